@@ -1,0 +1,44 @@
+#include "common/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+
+namespace postcore::log {
+namespace {
+std::atomic<Level> g_level{Level::info};
+}
+
+void set_level(Level l) {
+  g_level.store(l, std::memory_order_relaxed);
+}
+Level level() {
+  return g_level.load(std::memory_order_relaxed);
+}
+
+bool parse_level(std::string_view name, Level* out) {
+  if (name == "error")
+    *out = Level::error;
+  else if (name == "warning" || name == "warn")
+    *out = Level::warning;
+  else if (name == "info")
+    *out = Level::info;
+  else if (name == "debug")
+    *out = Level::debug;
+  else
+    return false;
+  return true;
+}
+
+void write(Level l, std::string_view component, std::string_view message) {
+  // One write(2) per line so lines from several threads and processes never interleave.
+  std::string line = fmt::format("<{}>{}: {}\n", static_cast<int>(l), component, message);
+  for (size_t done = 0; done < line.size();) {
+    ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace postcore::log

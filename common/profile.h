@@ -1,0 +1,79 @@
+// Profile: a machine profile (hwprofiles/*.toml) decoded and validated. Every value a
+// component may need to tune is here with its default, so components never read TOML.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace postcore {
+
+enum class Service { smtp, submission };
+
+struct ServiceInfo {
+  Service service;
+  std::string_view name;
+  uint16_t standard_port;
+};
+const ServiceInfo* find_service(std::string_view name);
+std::string_view service_name(Service s);
+
+struct ListenerConfig {
+  Service service = Service::smtp;
+  std::string address;      // numeric IP
+  uint16_t port = 0;        // standard port, before port_base
+  uint16_t bound_port = 0;  // port + port_base: what is actually bound
+};
+
+struct SmtpSettings {
+  std::vector<std::string> local_domains;  // lower case
+  uint64_t max_message_size = 50ull << 20;
+  uint32_t max_recipients = 1000;
+  uint32_t max_command_line = 512;
+  uint32_t max_text_line = 1000;
+  uint32_t max_errors = 10;
+  std::chrono::seconds command_timeout{300};
+  std::chrono::seconds data_timeout{180};
+  bool normalise_bare_line_endings = false;   // false: 550 5.6.0
+  uint32_t max_connections = 10000;           // in total
+  uint32_t max_connections_per_client = 100;  // per client IP address
+};
+
+struct SpoolSettings {
+  uint64_t segment_size = 64ull << 20;
+  uint64_t write_buffer = 1ull << 20;
+};
+
+struct Profile {
+  std::string source;  // file name, or "dev.toml (embedded)"
+  std::string hostname = "localhost";
+  std::string data_dir = "./var";
+  int32_t port_base = 0;
+  uint32_t cores = 0;  // 0: one reactor per available core
+  std::string log_level = "info";
+  std::chrono::seconds shutdown_grace{10};
+  std::vector<ListenerConfig> listeners;
+  SmtpSettings smtp;
+  SpoolSettings spool;
+};
+
+struct ProfileOverrides {
+  std::optional<std::string> data_dir;
+  std::optional<int32_t> port_base;
+};
+
+// Parses `text` read from `file_name`. Errors are "FILE:LINE:COLUMN: message".
+// CRLF line ends and a trailing Ctrl-Z (0x1A) are accepted; unknown keys are errors.
+Result<Profile> parse_profile(std::string_view text, std::string_view file_name,
+                              const ProfileOverrides& overrides = {});
+// Reads FILE, or the embedded dev.toml when `path` is empty.
+Result<Profile> load_profile(const std::string& path, const ProfileOverrides& overrides = {});
+
+std::string_view embedded_dev_profile();
+
+}  // namespace postcore

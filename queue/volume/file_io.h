@@ -1,0 +1,50 @@
+// FileIo: the one door through which durable state reaches the disk. The spool (and,
+// later, mailboxes and the control store) never call the kernel directly, so that
+//  - the dataplane can route the hot path (write, fdatasync) through its io_uring,
+//  - a mirrored volume set can fan every write out to all of its members, and
+//  - tests can substitute an in-memory fake that fails on demand at named points.
+//
+// Threading: an instance belongs to one thread (one reactor core). Asynchronous
+// completions run on that thread, never from inside the call that issued them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace postcore::volume {
+
+// Result of an asynchronous operation: bytes transferred (>= 0) or -errno.
+using IoCallback = std::function<void(int result)>;
+
+class FileIo {
+ public:
+  virtual ~FileIo() = default;
+
+  // Synchronous operations, used at start-up and on rare events (segment rotation).
+  // `flags` and `mode` are as for open(2). Returns a handle usable with the calls below.
+  virtual Result<int> open(const std::string& path, int flags, mode_t mode) = 0;
+  virtual Result<void> close(int fd) = 0;
+  virtual Result<uint64_t> size(int fd) = 0;
+  virtual Result<size_t> read(int fd, uint64_t offset, void* buf, size_t len) = 0;
+  virtual Result<void> truncate(int fd, uint64_t len) = 0;
+  virtual Result<void> sync(int fd) = 0;                    // fdatasync, synchronously
+  virtual Result<void> mkdir(const std::string& path) = 0;  // exists already is fine
+  virtual Result<void> sync_dir(const std::string& path) = 0;
+  virtual Result<void> rename(const std::string& from, const std::string& to) = 0;
+  virtual Result<void> unlink(const std::string& path) = 0;
+  virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
+
+  // Asynchronous hot path. `data` must stay valid until `done` runs. A short write is
+  // reported as the byte count; callers treat it as a failure of the whole write.
+  virtual void write(int fd, uint64_t offset, const void* data, size_t len, IoCallback done) = 0;
+  virtual void datasync(int fd, IoCallback done) = 0;
+};
+
+}  // namespace postcore::volume
