@@ -1,0 +1,35 @@
+// Configuration of an SMTP server session: the limits it enforces and how it treats input
+// that is common in the wild but not RFC 5321 (bare CR or LF line endings).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace postcore::smtp {
+
+struct Limits {
+  size_t max_command_line = 512;              // octets including CRLF (RFC 5321 4.5.3.1.4)
+  size_t max_text_line = 1000;                // octets including CRLF inside DATA
+  uint64_t max_message_size = 50ull << 20;    // advertised as SIZE n
+  size_t max_recipients = 1000;               // beyond: 452 4.5.3
+  unsigned max_errors = 10;                   // protocol errors before 421 4.7.0 and close
+  std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2
+  std::chrono::seconds data_timeout{180};     // per data block
+};
+
+// What to do with a CR or LF that is not part of a CRLF pair. A message's end is always the
+// exact sequence CRLF "." CRLF whatever this says, so no variant can smuggle a second message.
+//   reject:    a message holding one is refused after its end with 550 5.6.0; a command line
+//              ending in a bare LF is answered 500 5.5.2.
+//   normalise: each one becomes CRLF, in message text and at the end of command lines.
+enum class BareLineEnding { reject, normalise };
+
+struct Config {
+  std::string hostname;  // in greeting, EHLO reply, Received:
+  Limits limits;
+  BareLineEnding bare_line_ending = BareLineEnding::reject;
+};
+
+}  // namespace postcore::smtp

@@ -1,0 +1,42 @@
+// Input a session has received but not processed yet. It is consumed from the front without
+// moving what remains, so a buffer holding several pipelined messages is not shifted once per
+// message; the consumed front is dropped when more input is appended.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace postcore::smtp {
+
+class PendingInput {
+ public:
+  bool empty() const { return begin_ == bytes_.size(); }
+  size_t size() const { return bytes_.size() - begin_; }
+
+  // Valid until the next append() or clear().
+  std::string_view view() const { return std::string_view(bytes_).substr(begin_); }
+
+  void append(std::string_view more) {
+    if (begin_ > 0) {
+      bytes_.erase(0, begin_);
+      begin_ = 0;
+    }
+    bytes_.append(more);
+  }
+
+  void consume(size_t count) {
+    begin_ += count;
+    if (begin_ == bytes_.size()) clear();
+  }
+
+  void clear() {
+    bytes_.clear();
+    begin_ = 0;
+  }
+
+ private:
+  std::string bytes_;
+  size_t begin_ = 0;
+};
+
+}  // namespace postcore::smtp

@@ -1,0 +1,31 @@
+// What an SMTP session asks of the rest of the system: recipient checks and message storage.
+// Implemented by whoever drives the session (the network glue, tests, benchmarks).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "queue/envelope.h"
+
+namespace postcore::smtp {
+
+// Replies: 250 2.1.5 / 550 5.1.1 / 554 5.7.1 / 550 5.2.1 / 451 4.3.0
+enum class RcptVerdict { accept, unknown_user, relay_denied, disabled, temporary_failure };
+
+// The session calls these from inside Session::feed() (and from the commit answers when they
+// release buffered input). The only Session members a host may call from inside one of these
+// callbacks are commit_succeeded() and commit_failed(), for a store that answers at once.
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  virtual RcptVerdict check_recipient(std::string_view address) = 0;
+  // Start storing a message; returns its queue id, or an empty string if the store cannot
+  // take it now (the session then answers 451 4.3.0 and discards the data).
+  virtual std::string message_begin(const Envelope& envelope) = 0;
+  virtual void message_data(std::string_view chunk) = 0;  // message bytes, in order
+  // All data given; the host later calls Session::commit_succeeded() or commit_failed().
+  virtual void message_end() = 0;
+  virtual void message_abort() = 0;  // discard what was given since message_begin
+};
+
+}  // namespace postcore::smtp

@@ -1,0 +1,73 @@
+// Test support for the SMTP session: a SessionHost that records every call, and a driver that
+// feeds a session its input cut at chosen places and answers commits.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/smtp/session.h"
+
+namespace postcore::smtp::smtp_test {
+
+inline constexpr int64_t kNow = 1700000000;  // Tue, 14 Nov 2023 22:13:20 +0000
+inline constexpr std::string_view kHostname = "mx.test";
+inline constexpr std::string_view kClientAddress = "192.0.2.1";
+
+// Records host calls as text lines:
+//   RCPT <address>        check_recipient
+//   BEGIN <envelope>      message_begin (see describe())
+//   DATA <bytes>          message_data; consecutive calls are merged, so the log does not
+//                         depend on how the session chose to cut the message into chunks
+//   END / ABORT           message_end / message_abort; ABORT also drops the DATA line
+//                         before it, as a real store drops the data
+//   COMMIT <id> / COMMIT-FAILED   the driver's answers
+class RecordingHost : public SessionHost {
+ public:
+  RcptVerdict check_recipient(std::string_view address) override;
+  std::string message_begin(const Envelope& envelope) override;
+  void message_data(std::string_view chunk) override;
+  void message_end() override;
+  void message_abort() override;
+
+  static std::string describe(const Envelope& envelope);
+
+  std::vector<std::string> log;
+  std::map<std::string, RcptVerdict, std::less<>> verdicts;  // accept when absent
+  bool refuse_store = false;                                 // message_begin returns ""
+  Session* commit_inline = nullptr;  // commit_succeeded from inside message_end
+  std::string last_queue_id;
+  Envelope last_envelope;
+  std::vector<size_t> data_call_sizes;
+  int next_id = 1;
+};
+
+enum class Commit { succeed, fail, never, inline_succeed };
+
+struct SessionRun {
+  std::string output;
+  std::vector<std::string> log;
+  bool closing = false;
+  bool awaiting_commit = false;
+};
+
+using Setup = std::function<void(Config&, RecordingHost&)>;
+
+Config default_config();
+
+// Starts a session, feeds input in pieces ending at each of cuts (ascending offsets), and
+// answers each commit as soon as the session awaits one.
+SessionRun drive(std::string_view input, const std::vector<size_t>& cuts, Commit commit,
+                 const Setup& setup);
+
+// The EHLO reply for the default configuration with this SIZE.
+std::string ehlo_reply(uint64_t max_size = 50ull << 20);
+
+// The Received: header the session writes for a message.
+std::string received(std::string_view queue_id, std::string_view recipient = "b@example.net",
+                     std::string_view protocol = "ESMTP", std::string_view helo = "client.test");
+
+}  // namespace postcore::smtp::smtp_test
