@@ -1,0 +1,400 @@
+#include "queue/spool/spool_cli.h"
+
+#include <fmt/core.h>
+
+#include <ctime>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "queue/spool/spool_reader.h"
+#include "queue/volume/posix_file_io.h"
+
+namespace postcore::spool {
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: postcore spool list [--content] | show ID [--raw] | verify [--data-dir DIR] "
+    "[--json]";
+
+struct Arguments {
+  std::string command;
+  std::string queue_id;
+  std::string data_dir = "./var";
+  bool json = false;
+  bool raw = false;      // show: the message content alone, byte for byte
+  bool content = false;  // list --json: every message's content too
+  bool help = false;
+};
+
+std::optional<Arguments> parse_arguments(int argc, char** argv, std::string* problem) {
+  Arguments args;
+  std::vector<std::string_view> positional;
+  for (int i = 1; i < argc; i++) {
+    std::string_view arg = argv[i];
+    if (arg == "--json") {
+      args.json = true;
+    } else if (arg == "--raw") {
+      args.raw = true;
+    } else if (arg == "--content") {
+      args.content = true;
+    } else if (arg == "-h" || arg == "--help") {
+      args.help = true;
+    } else if (arg == "--data-dir") {
+      if (i + 1 >= argc) {
+        *problem = "--data-dir needs a directory";
+        return std::nullopt;
+      }
+      args.data_dir = argv[++i];
+    } else if (arg.starts_with("--data-dir=")) {
+      args.data_dir = std::string(arg.substr(11));
+    } else if (arg.starts_with("-")) {
+      *problem = "unknown option " + std::string(arg);
+      return std::nullopt;
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (args.help) return args;
+  if (positional.empty()) {
+    *problem = "missing command";
+    return std::nullopt;
+  }
+  args.command = positional[0];
+  const size_t expected = args.command == "show" ? 2 : 1;
+  if (args.command != "list" && args.command != "show" && args.command != "verify") {
+    *problem = "unknown command " + args.command;
+    return std::nullopt;
+  }
+  if (positional.size() != expected) {
+    *problem = args.command == "show" ? "show needs exactly one queue id"
+                                      : args.command + " takes no arguments";
+    return std::nullopt;
+  }
+  if (expected == 2) args.queue_id = positional[1];
+  if (args.raw && (args.command != "show" || args.json)) {
+    *problem = "--raw goes with show, without --json";
+    return std::nullopt;
+  }
+  if (args.content && (args.command != "list" || !args.json)) {
+    *problem = "--content goes with list --json";
+    return std::nullopt;
+  }
+  if (args.data_dir.empty()) {
+    *problem = "--data-dir is empty";
+    return std::nullopt;
+  }
+  return args;
+}
+
+std::string iso_time(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string_view body_name(BodyType body) {
+  switch (body) {
+    case BodyType::seven_bit:
+      return "7BIT";
+    case BodyType::eight_bit_mime:
+      return "8BITMIME";
+    case BodyType::binary_mime:
+      return "BINARYMIME";
+    case BodyType::unspecified:
+      break;
+  }
+  return "";
+}
+
+std::string_view ret_name(DsnRet ret) {
+  switch (ret) {
+    case DsnRet::full:
+      return "FULL";
+    case DsnRet::hdrs:
+      return "HDRS";
+    case DsnRet::unspecified:
+      break;
+  }
+  return "";
+}
+
+std::string notify_text(uint8_t notify) {
+  if (notify == 0) return "";
+  if (notify & notify_never) return "NEVER";
+  std::string out;
+  auto add = [&](uint8_t bit, std::string_view name) {
+    if (!(notify & bit)) return;
+    if (!out.empty()) out += ',';
+    out += name;
+  };
+  add(notify_success, "SUCCESS");
+  add(notify_failure, "FAILURE");
+  add(notify_delay, "DELAY");
+  return out;
+}
+
+// Structure only (lead and continuation bytes): enough to choose between a JSON string
+// and base64; the JSON encoder replaces anything subtler.
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t extra = 0;
+    if (c < 0x80) {
+      extra = 0;
+    } else if ((c >> 5) == 0x6) {
+      extra = 1;
+    } else if ((c >> 4) == 0xE) {
+      extra = 2;
+    } else if ((c >> 3) == 0x1E) {
+      extra = 3;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= extra) return false;
+    for (size_t k = 1; k <= extra; k++) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+nlohmann::json listing_json(const ListedMessage& m, bool full) {
+  nlohmann::json j;
+  j["queue_id"] = m.queue_id;
+  j["shard"] = m.shard;
+  j["file"] = m.file;
+  j["offset"] = m.offset;
+  j["size"] = m.size;
+  if (!m.envelope) {
+    j["problem"] = m.problem;
+    return j;
+  }
+  const Envelope& e = *m.envelope;
+  j["received_at"] = e.received_at;
+  j["received"] = iso_time(e.received_at);
+  j["mail_from"] = e.mail_from;
+  j["client_address"] = e.client_address;
+  if (full) {
+    j["helo"] = e.helo;
+    j["esmtp"] = e.esmtp;
+    j["declared_size"] = e.declared_size;
+    j["body"] = body_name(e.body);
+    j["smtputf8"] = e.smtputf8;
+    j["ret"] = ret_name(e.ret);
+    j["envid"] = e.envid;
+  }
+  nlohmann::json recipients = nlohmann::json::array();
+  for (size_t i = 0; i < e.recipients.size(); i++) {
+    nlohmann::json r;
+    r["address"] = e.recipients[i].address;
+    r["done"] = m.done.test(static_cast<uint32_t>(i));
+    if (full) {
+      r["notify"] = notify_text(e.recipients[i].notify);
+      r["orcpt"] = e.recipients[i].orcpt;
+    }
+    recipients.push_back(std::move(r));
+  }
+  j["recipients"] = std::move(recipients);
+  return j;
+}
+
+// JSON strings must be UTF-8: other content travels as base64.
+void add_content(nlohmann::json& j, const std::string& content) {
+  if (valid_utf8(content)) {
+    j["content"] = content;
+  } else {
+    j["content_base64"] = base64(content);
+  }
+}
+
+std::string dump(const nlohmann::json& j) {
+  // Addresses are not guaranteed to be UTF-8: replace what is not rather than fail.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+int run_list(SpoolReader& reader, const Arguments& args, std::ostream& out, std::ostream& err) {
+  auto messages = reader.list(args.content);
+  if (!messages) {
+    err << "spool: " << messages.error().message << "\n";
+    return 1;
+  }
+  int status = 0;
+  uint64_t bytes = 0;
+  nlohmann::json array = nlohmann::json::array();
+  for (const ListedMessage& m : *messages) {
+    bytes += m.size;
+    if (!m.envelope) status = 1;
+    if (args.json) {
+      nlohmann::json j = listing_json(m, true);
+      if (m.content) add_content(j, *m.content);
+      array.push_back(std::move(j));
+      continue;
+    }
+    if (!m.envelope) {
+      out << fmt::format("{} {:>10}  DAMAGED: {}\n", m.queue_id, m.size, m.problem);
+      continue;
+    }
+    const Envelope& e = *m.envelope;
+    out << fmt::format("{} {:>10}  {}  <{}>\n", m.queue_id, m.size, iso_time(e.received_at),
+                       e.mail_from);
+    for (size_t i = 0; i < e.recipients.size(); i++) {
+      out << fmt::format("    {}{}\n", e.recipients[i].address,
+                         m.done.test(static_cast<uint32_t>(i)) ? " (done)" : "");
+    }
+  }
+  if (args.json) {
+    nlohmann::json j;
+    j["messages"] = std::move(array);
+    j["count"] = messages->size();
+    j["bytes"] = bytes;
+    out << dump(j) << "\n";
+  } else {
+    out << fmt::format("-- {} messages, {} bytes\n", messages->size(), bytes);
+  }
+  return status;
+}
+
+int run_show(SpoolReader& reader, const Arguments& args, std::ostream& out, std::ostream& err) {
+  auto shown = reader.show(args.queue_id);
+  if (!shown) {
+    err << "spool: " << shown.error().message << "\n";
+    return 1;
+  }
+  const ListedMessage& m = shown->listing;
+  const Envelope& e = *m.envelope;
+  if (args.raw) {
+    out << shown->content;
+    return 0;
+  }
+  if (args.json) {
+    nlohmann::json j = listing_json(m, true);
+    add_content(j, shown->content);
+    out << dump(j) << "\n";
+    return 0;
+  }
+  out << fmt::format("queue id:  {}\n", m.queue_id);
+  out << fmt::format("location:  {} offset {}\n", m.file, m.offset);
+  out << fmt::format("size:      {}\n", m.size);
+  out << fmt::format("received:  {} from {} (HELO {}, {})\n", iso_time(e.received_at),
+                     e.client_address, e.helo, e.esmtp ? "ESMTP" : "SMTP");
+  out << fmt::format("sender:    <{}>", e.mail_from);
+  if (e.declared_size) out << " SIZE=" << e.declared_size;
+  if (e.body != BodyType::unspecified) out << " BODY=" << body_name(e.body);
+  if (e.smtputf8) out << " SMTPUTF8";
+  if (e.ret != DsnRet::unspecified) out << " RET=" << ret_name(e.ret);
+  if (!e.envid.empty()) out << " ENVID=" << e.envid;
+  out << "\n";
+  for (size_t i = 0; i < e.recipients.size(); i++) {
+    const Recipient& r = e.recipients[i];
+    out << fmt::format("recipient: <{}>", r.address);
+    if (r.notify) out << " NOTIFY=" << notify_text(r.notify);
+    if (!r.orcpt.empty()) out << " ORCPT=" << r.orcpt;
+    if (m.done.test(static_cast<uint32_t>(i))) out << " (done)";
+    out << "\n";
+  }
+  out << "\n" << shown->content;
+  return 0;
+}
+
+int run_verify(SpoolReader& reader, const Arguments& args, std::ostream& out, std::ostream& err) {
+  auto report = reader.verify();
+  if (!report) {
+    err << "spool: " << report.error().message << "\n";
+    return 1;
+  }
+  const bool ok = report->problems.empty();
+  if (args.json) {
+    nlohmann::json j;
+    j["ok"] = ok;
+    j["shards"] = report->shards;
+    j["segments"] = report->segments;
+    j["records"] = report->records;
+    j["messages"] = report->messages;
+    j["bytes"] = report->bytes;
+    j["tail_bytes"] = report->tail_bytes;
+    nlohmann::json problems = nlohmann::json::array();
+    for (const VerifyProblem& p : report->problems) {
+      problems.push_back(
+          {{"file", p.file}, {"offset", p.offset}, {"length", p.length}, {"what", p.what}});
+    }
+    j["problems"] = std::move(problems);
+    out << dump(j) << "\n";
+  } else {
+    out << fmt::format("verified {} shards, {} segments, {} records, {} messages, {} bytes\n",
+                       report->shards, report->segments, report->records, report->messages,
+                       report->bytes);
+    if (report->tail_bytes) {
+      out << fmt::format(
+          "{} bytes past the last complete record (being written, or torn by a "
+          "crash) were ignored\n",
+          report->tail_bytes);
+    }
+    for (const VerifyProblem& p : report->problems) {
+      out << fmt::format("{}:{}: {} ({} bytes)\n", p.file, p.offset, p.what, p.length);
+    }
+    out << (ok ? "ok\n" : fmt::format("{} problems\n", report->problems.size()));
+  }
+  if (!ok) err << "spool: corruption found in " << reader.spool_dir() << "\n";
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int spool_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  std::string problem;
+  auto args = parse_arguments(argc, argv, &problem);
+  if (!args) {
+    err << "spool: " << problem << "\n" << kUsage << "\n";
+    return 2;
+  }
+  if (args->help) {
+    out << kUsage << "\n";
+    return 0;
+  }
+  // Keeps exceptions from JSON encoding or allocation inside this entry point.
+  try {
+    volume::PosixFileIo io;
+    SpoolReader reader(io, args->data_dir);
+    if (args->command == "list") return run_list(reader, *args, out, err);
+    if (args->command == "show") return run_show(reader, *args, out, err);
+    return run_verify(reader, *args, out, err);
+  } catch (const std::exception& e) {
+    err << "spool: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace postcore::spool
