@@ -1,0 +1,94 @@
+#include "dataplane/server/core.h"
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "dataplane/engine/reactor.h"
+#include "dataplane/engine/uring_file_io.h"
+#include "dataplane/net/kernel_transport.h"
+#include "dataplane/server/smtp_service.h"
+#include "queue/spool/spool_shard.h"
+
+namespace postcore::server {
+
+// Declared in the order they are built; destroyed in reverse.
+struct Core::State {
+  engine::Reactor reactor;
+  engine::UringFileIo file_io;
+  spool::SpoolShard spool;
+  net::KernelTransport transport;
+  SmtpService smtp;
+
+  State(unsigned index, int cpu, const Profile& p, ConnectionLimiter& limiter)
+      : reactor(engine::ReactorOptions{index, cpu, 4096}),
+        file_io(reactor),
+        spool(file_io, spool::ShardOptions{fmt::format("{}/spool/shard-{:03}", p.data_dir, index),
+                                           static_cast<uint16_t>(index), p.spool.segment_size,
+                                           static_cast<size_t>(p.spool.write_buffer)}),
+        transport(reactor),
+        smtp(reactor, p, spool, limiter) {}
+};
+
+Core::Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter)
+    : index_(index), cpu_(cpu), profile_(profile), limiter_(limiter) {}
+
+Core::~Core() {
+  join();
+}
+
+std::future<Result<void>> Core::start() {
+  std::promise<Result<void>> started;
+  auto future = started.get_future();
+  thread_ = std::thread([this, p = std::move(started)]() mutable { run(std::move(p)); });
+  return future;
+}
+
+void Core::run(std::promise<Result<void>> started) {
+  auto state = std::make_unique<State>(index_, cpu_, profile_, limiter_);
+  auto fail = [&](const std::string& what, const Error& e) {
+    started.set_value(make_error(e.code, fmt::format("core {}: {}: {}", index_, what, e.message)));
+  };
+  if (auto r = state->reactor.init(); !r) return fail("engine", r.error());
+  auto recovered = state->spool.open();
+  if (!recovered) return fail("spool recovery", recovered.error());
+  // The shard logs what recovery found, corruption loudly.
+  if (auto r = state->transport.init(); !r) return fail("transport", r.error());
+  for (const auto& l : profile_.listeners) {
+    if (auto r = state->transport.listen({l.address, l.bound_port}, state->smtp); !r)
+      return fail(std::string(service_name(l.service)) + " listener", r.error());
+  }
+  State* s = state.get();
+  // Group commit: everything that completed in this iteration shares one fdatasync.
+  s->reactor.add_iteration_hook([s] { s->spool.flush(); });
+  s->reactor.on_stop([s] {
+    s->transport.stop_listening();
+    s->smtp.begin_shutdown();
+  });
+  bool sealed = false;
+  s->reactor.add_quiescence_check([s, sealed]() mutable {
+    if (!s->smtp.quiescent() || s->transport.connection_count() != 0) return false;
+    // Sealing writes the segment's index, so the next start reads no segment in full.
+    if (!sealed) {
+      sealed = true;
+      s->spool.seal_active();
+      return false;
+    }
+    return s->spool.idle() && s->file_io.in_flight() == 0;
+  });
+  state_.store(s, std::memory_order_release);
+  started.set_value(Result<void>());
+  if (stop_requested_.load(std::memory_order_acquire)) s->reactor.stop();
+  s->reactor.run();
+  state_.store(nullptr, std::memory_order_release);
+}
+
+void Core::stop() {
+  stop_requested_.store(true, std::memory_order_release);
+  if (State* s = state_.load(std::memory_order_acquire)) s->reactor.stop();
+}
+
+void Core::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace postcore::server

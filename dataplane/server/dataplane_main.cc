@@ -1,0 +1,128 @@
+// postcore-dataplane: the composition root of the dataplane process. Started and
+// supervised by `postcore up`; runs one Core per configured reactor until SIGTERM.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "common/log.h"
+#include "common/profile.h"
+#include "dataplane/server/core.h"
+
+using namespace postcore;
+
+namespace {
+
+std::vector<int> usable_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int i = 0; i < CPU_SETSIZE; ++i)
+      if (CPU_ISSET(i, &set)) cpus.push_back(i);
+  }
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
+}
+
+// Two dataplanes appending to one spool would corrupt it: the lock makes that impossible
+// even for a process started by hand next to a running appliance.
+bool lock_data_dir(const std::string& dir) {
+  std::string path = dir + "/dataplane.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    log::error("dataplane", "{}: another dataplane is running on this data directory ({})", path,
+               std::strerror(errno));
+    return false;
+  }
+  return true;  // held until the process exits
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"postcore dataplane (started by `postcore up`)"};
+  std::string profile_path, data_dir, log_level;
+  int port_base = -1;
+  app.add_option("--profile", profile_path, "machine profile (default: embedded dev.toml)");
+  app.add_option("--data-dir", data_dir, "data directory");
+  app.add_option("--port-base", port_base, "added to every listener's port")
+      ->check(CLI::Range(0, 64000));
+  app.add_option("--log-level", log_level, "error, warning, info or debug");
+  CLI11_PARSE(app, argc, argv);
+
+  // Stop with the supervisor even if it is killed outright.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() == 1) return 1;
+
+  ProfileOverrides overrides;
+  if (!data_dir.empty()) overrides.data_dir = data_dir;
+  if (port_base >= 0) overrides.port_base = port_base;
+  auto profile = load_profile(profile_path, overrides);
+  if (!profile) {
+    log::error("dataplane", "{}", profile.error().message);
+    return 2;
+  }
+  log::Level level;
+  if (log::parse_level(log_level.empty() ? profile->log_level : log_level, &level))
+    log::set_level(level);
+
+  for (const std::string& dir : {profile->data_dir, profile->data_dir + "/spool"}) {
+    if (::mkdir(dir.c_str(), 0750) < 0 && errno != EEXIST) {
+      log::error("dataplane", "mkdir {}: {}", dir, std::strerror(errno));
+      return 1;
+    }
+  }
+  if (!lock_data_dir(profile->data_dir)) return 1;
+
+  // Signals go to this thread only, through sigwait; reactor threads never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::vector<int> cpus = usable_cpus();
+  unsigned n = profile->cores ? profile->cores : static_cast<unsigned>(cpus.size());
+  server::ConnectionLimiter limiter(profile->smtp.max_connections,
+                                    profile->smtp.max_connections_per_client);
+  std::vector<std::unique_ptr<server::Core>> cores;
+  std::vector<std::future<Result<void>>> started;
+  for (unsigned i = 0; i < n; ++i) {
+    int cpu = i < cpus.size() ? cpus[i] : -1;
+    cores.push_back(std::make_unique<server::Core>(i, cpu, *profile, limiter));
+    started.push_back(cores.back()->start());
+  }
+  bool ok = true;
+  for (auto& f : started) {
+    Result<void> r = f.get();
+    if (!r) {
+      log::error("dataplane", "{}", r.error().message);
+      ok = false;
+    }
+  }
+  if (ok) {
+    for (const auto& l : profile->listeners)
+      log::info("dataplane", "{} listening on {} port {} ({} reactor{})", service_name(l.service),
+                l.address, l.bound_port, n, n == 1 ? "" : "s");
+    int sig = 0;
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    }
+    log::info("dataplane", "signal {}: stopping", sig);
+  }
+  for (auto& c : cores) c->stop();
+  for (auto& c : cores) c->join();
+  if (ok) log::info("dataplane", "stopped");
+  return ok ? 0 : 1;
+}

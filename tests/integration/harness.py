@@ -1,0 +1,128 @@
+"""Starts a real `postcore up` on loopback for a test and stops it again, by PID.
+
+Every test gets its own data directory and its own free ports, so tests never share
+state and never touch an address outside 127.0.0.0/8.
+"""
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BUILD = os.environ.get('POSTCORE_BUILD', os.path.join(os.path.dirname(__file__), '..', '..', 'build'))
+POSTCORE = os.path.join(BUILD, 'postcore')
+SERVICES = {'smtp': 25, 'submission': 587}
+
+
+def port_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(('127.0.0.1', port))
+            return True
+        except OSError:
+            return False
+
+
+def free_port_base():
+    for _ in range(200):
+        base = random.randrange(20000, 50000)
+        if all(port_free(base + p) for p in SERVICES.values()):
+            return base
+    raise RuntimeError('no free port base found')
+
+
+def wait_port(port, deadline):
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=1) as s:
+                s.recv(512)  # the greeting: the dataplane really answers
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Appliance:
+    """`postcore up` in a temporary data directory; use as a context manager."""
+
+    def __init__(self, profile_text=None, data_dir=None, extra_args=()):
+        self.tmp = tempfile.TemporaryDirectory(prefix='postcore-test-')
+        self.data_dir = data_dir or os.path.join(self.tmp.name, 'var')
+        self.profile = None
+        if profile_text is not None:
+            self.profile = os.path.join(self.tmp.name, 'profile.toml')
+            with open(self.profile, 'w') as f:
+                f.write(profile_text)
+        self.port_base = free_port_base()
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.log_path = os.path.join(self.tmp.name, 'postcore.log')
+
+    @property
+    def smtp_port(self):
+        return self.port_base + SERVICES['smtp']
+
+    @property
+    def submission_port(self):
+        return self.port_base + SERVICES['submission']
+
+    def command(self):
+        cmd = [POSTCORE, 'up', '--data-dir', self.data_dir, '--port-base', str(self.port_base)]
+        if self.profile:
+            cmd += ['--profile', self.profile]
+        return cmd + self.extra_args
+
+    def start(self, timeout=20):
+        self.log = open(self.log_path, 'ab')
+        self.proc = subprocess.Popen(self.command(), stdout=self.log, stderr=self.log)
+        if not wait_port(self.smtp_port, time.monotonic() + timeout):
+            self.stop()
+            raise RuntimeError('postcore did not come up:\n' + self.read_log())
+        return self
+
+    def read_log(self):
+        with open(self.log_path, 'rb') as f:
+            return f.read().decode(errors='replace')
+
+    def dataplane_pid(self):
+        """The PID of the dataplane child of our own supervisor."""
+        out = subprocess.run(['ps', '-o', 'pid=,comm=', '--ppid', str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            pid, comm = line.split(None, 1)
+            if comm.strip().startswith('postcore-datapl'):
+                return int(pid)
+        return None
+
+    def stop(self, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, 'log', None):
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def spool(self, *args):
+        r = subprocess.run([POSTCORE, 'spool', *args, '--data-dir', self.data_dir],
+                           capture_output=True, text=True)
+        return r
+
+    def spool_list(self, content=False):
+        r = self.spool('list', '--json', *(['--content'] if content else []))
+        if r.returncode != 0:
+            raise RuntimeError('spool list failed: ' + r.stderr)
+        return json.loads(r.stdout)['messages']
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.tmp.cleanup()

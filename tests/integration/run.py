@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""Runs one integration test module with unittest and writes its counts to
+$POSTCORE_RESULTS/<name>.json for scripts/count_results.py. Exit 0 only if all passed."""
+import importlib
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def main():
+    module, name = sys.argv[1], sys.argv[2]
+    suite = unittest.defaultTestLoader.loadTestsFromModule(importlib.import_module(module))
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    skipped = len(result.skipped)
+    passed = result.testsRun - failed - skipped
+    out_dir = os.environ.get('POSTCORE_RESULTS')
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, name + '.json'), 'w') as f:
+            json.dump({'passed': passed, 'failed': failed, 'skipped': skipped}, f)
+    return 0 if failed == 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
