@@ -22,24 +22,24 @@ std::string fd_name(int fd) {
 
 }  // namespace
 
-Result<int> PosixFileIo::open(const std::string& path, int flags, mode_t mode) {
+Result<int> SyscallFileIo::open(const std::string& path, int flags, mode_t mode) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   if (fd < 0) return errno_error("open", path);
   return fd;
 }
 
-Result<void> PosixFileIo::close(int fd) {
+Result<void> SyscallFileIo::close(int fd) {
   if (::close(fd) != 0) return errno_error("close", fd_name(fd));
   return {};
 }
 
-Result<uint64_t> PosixFileIo::size(int fd) {
+Result<uint64_t> SyscallFileIo::size(int fd) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return errno_error("fstat", fd_name(fd));
   return static_cast<uint64_t>(st.st_size);
 }
 
-Result<size_t> PosixFileIo::read(int fd, uint64_t offset, void* buf, size_t len) {
+Result<size_t> SyscallFileIo::read(int fd, uint64_t offset, void* buf, size_t len) {
   size_t done = 0;
   while (done < len) {
     ssize_t n =
@@ -54,22 +54,22 @@ Result<size_t> PosixFileIo::read(int fd, uint64_t offset, void* buf, size_t len)
   return done;
 }
 
-Result<void> PosixFileIo::truncate(int fd, uint64_t len) {
+Result<void> SyscallFileIo::truncate(int fd, uint64_t len) {
   if (::ftruncate(fd, static_cast<off_t>(len)) != 0) return errno_error("ftruncate", fd_name(fd));
   return {};
 }
 
-Result<void> PosixFileIo::sync(int fd) {
+Result<void> SyscallFileIo::sync(int fd) {
   if (::fdatasync(fd) != 0) return errno_error("fdatasync", fd_name(fd));
   return {};
 }
 
-Result<void> PosixFileIo::mkdir(const std::string& path) {
+Result<void> SyscallFileIo::mkdir(const std::string& path) {
   if (::mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) return errno_error("mkdir", path);
   return {};
 }
 
-Result<void> PosixFileIo::sync_dir(const std::string& path) {
+Result<void> SyscallFileIo::sync_dir(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno_error("open directory", path);
   int rc = ::fsync(fd);
@@ -79,17 +79,17 @@ Result<void> PosixFileIo::sync_dir(const std::string& path) {
   return result;
 }
 
-Result<void> PosixFileIo::rename(const std::string& from, const std::string& to) {
+Result<void> SyscallFileIo::rename(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) return errno_error("rename", from + " -> " + to);
   return {};
 }
 
-Result<void> PosixFileIo::unlink(const std::string& path) {
+Result<void> SyscallFileIo::unlink(const std::string& path) {
   if (::unlink(path.c_str()) != 0) return errno_error("unlink", path);
   return {};
 }
 
-Result<std::vector<std::string>> PosixFileIo::list_dir(const std::string& path) {
+Result<std::vector<std::string>> SyscallFileIo::list_dir(const std::string& path) {
   DIR* dir = ::opendir(path.c_str());
   if (!dir) return errno_error("opendir", path);
   std::vector<std::string> names;

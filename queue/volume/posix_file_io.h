@@ -1,3 +1,7 @@
+// SyscallFileIo: the synchronous half of FileIo over plain blocking syscalls, shared by
+// every real implementation (this one and the dataplane's io_uring one), which add only
+// the asynchronous write and datasync.
+//
 // PosixFileIo: FileIo over plain blocking syscalls, for command-line tools, tests and
 // benchmarks (the dataplane uses its io_uring implementation instead).
 //
@@ -12,12 +16,8 @@
 
 namespace postcore::volume {
 
-class PosixFileIo final : public FileIo {
+class SyscallFileIo : public FileIo {
  public:
-  PosixFileIo() = default;
-  PosixFileIo(const PosixFileIo&) = delete;
-  PosixFileIo& operator=(const PosixFileIo&) = delete;
-
   Result<int> open(const std::string& path, int flags, mode_t mode) override;
   Result<void> close(int fd) override;
   Result<uint64_t> size(int fd) override;
@@ -29,6 +29,13 @@ class PosixFileIo final : public FileIo {
   Result<void> rename(const std::string& from, const std::string& to) override;
   Result<void> unlink(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
+};
+
+class PosixFileIo final : public SyscallFileIo {
+ public:
+  PosixFileIo() = default;
+  PosixFileIo(const PosixFileIo&) = delete;
+  PosixFileIo& operator=(const PosixFileIo&) = delete;
 
   void write(int fd, uint64_t offset, const void* data, size_t len, IoCallback done) override;
   void datasync(int fd, IoCallback done) override;
