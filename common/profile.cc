@@ -50,12 +50,6 @@ int64_t get_int(const toml::node& n, std::string_view what, int64_t lo, int64_t 
   return *v;
 }
 
-bool get_bool(const toml::node& n, std::string_view what) {
-  auto v = n.value_exact<bool>();
-  if (!v) fail(n, std::string(what) + " must be true or false");
-  return *v;
-}
-
 // A size is an integer of bytes or a string with a K/M/G suffix ("50M").
 uint64_t get_size(const toml::node& n, std::string_view what, uint64_t lo, uint64_t hi) {
   uint64_t value = 0;
