@@ -13,8 +13,8 @@ from harness import Appliance, wait_port
 KILLS = int(os.environ.get('POSTCORE_CRASH_KILLS', '20'))
 LOADERS = 4
 # Bounded load: each loader paces itself and stops after this many messages.
-MAX_PER_LOADER = 6000
-PAUSE = 0.01
+MAX_PER_LOADER = 1500
+PAUSE = 0.04
 
 
 class Loader(threading.Thread):
