@@ -1,0 +1,37 @@
+// Client networks as CIDR prefixes, for the relay permission check. Parsed once when a
+// Directory is built; matching a client address is a few byte compares per network.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace postcore::directory {
+
+struct IpAddress {
+  bool v6 = false;
+  std::array<uint8_t, 16> bytes{};  // IPv4 in the first 4
+};
+
+// Accepts dotted IPv4 and IPv6 text, with an IPv6 zone ("%eth0") ignored. An IPv4-mapped
+// IPv6 address ("::ffff:192.0.2.1", what a dual-stack socket reports for an IPv4 peer) is
+// taken as the IPv4 address, so that IPv4 networks match it.
+std::optional<IpAddress> parse_ip_address(std::string_view text);
+
+class IpNetwork {
+ public:
+  // "192.0.2.0/24", "2001:db8::/32", or a bare address (one host). Bits set past the
+  // prefix length are an error: "10.1.2.3/8" is most likely a typo for something else.
+  static Result<IpNetwork> parse(std::string_view cidr);
+
+  bool contains(const IpAddress& address) const;
+
+ private:
+  IpAddress base_;
+  int prefix_length_ = 0;
+};
+
+}  // namespace postcore::directory
