@@ -19,18 +19,24 @@ struct Core::State {
   net::KernelTransport transport;
   SmtpService smtp;
 
-  State(unsigned index, int cpu, const Profile& p, ConnectionLimiter& limiter)
+  State(unsigned index, int cpu, const Profile& p, ConnectionLimiter& limiter,
+        std::shared_ptr<const directory::Directory> directory)
       : reactor(engine::ReactorOptions{index, cpu, 4096}),
         file_io(reactor),
         spool(file_io, spool::ShardOptions{fmt::format("{}/spool/shard-{:03}", p.data_dir, index),
                                            static_cast<uint16_t>(index), p.spool.segment_size,
                                            static_cast<size_t>(p.spool.write_buffer)}),
         transport(reactor),
-        smtp(reactor, p, spool, limiter) {}
+        smtp(reactor, p, spool, limiter, std::move(directory)) {}
 };
 
-Core::Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter)
-    : index_(index), cpu_(cpu), profile_(profile), limiter_(limiter) {}
+Core::Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter,
+           std::shared_ptr<const directory::Directory> directory)
+    : index_(index),
+      cpu_(cpu),
+      profile_(profile),
+      limiter_(limiter),
+      initial_directory_(std::move(directory)) {}
 
 Core::~Core() {
   join();
@@ -44,7 +50,7 @@ std::future<Result<void>> Core::start() {
 }
 
 void Core::run(std::promise<Result<void>> started) {
-  auto state = std::make_unique<State>(index_, cpu_, profile_, limiter_);
+  auto state = std::make_unique<State>(index_, cpu_, profile_, limiter_, initial_directory_);
   auto fail = [&](const std::string& what, const Error& e) {
     started.set_value(make_error(e.code, fmt::format("core {}: {}: {}", index_, what, e.message)));
   };
@@ -85,6 +91,12 @@ void Core::run(std::promise<Result<void>> started) {
 void Core::stop() {
   stop_requested_.store(true, std::memory_order_release);
   if (State* s = state_.load(std::memory_order_acquire)) s->reactor.stop();
+}
+
+void Core::set_directory(std::shared_ptr<const directory::Directory> directory) {
+  if (State* s = state_.load(std::memory_order_acquire))
+    s->reactor.post(
+        [s, d = std::move(directory)]() mutable { s->smtp.set_directory(std::move(d)); });
 }
 
 void Core::join() {

@@ -8,19 +8,23 @@
 
 #include "common/profile.h"
 #include "common/result.h"
+#include "control/directory/directory.h"
 #include "dataplane/server/connection_limiter.h"
 
 namespace postcore::server {
 
 class Core {
  public:
-  Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter);
+  Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter,
+       std::shared_ptr<const directory::Directory> directory);
   ~Core();
 
   // Starts the thread; the future reports whether start-up (spool recovery, binding the
   // listeners) succeeded.
   std::future<Result<void>> start();
   void stop();  // from any thread: graceful
+  // From any thread: the core swaps the new directory in at its next iteration.
+  void set_directory(std::shared_ptr<const directory::Directory> directory);
   void join();
 
  private:
@@ -30,6 +34,7 @@ class Core {
   int cpu_;
   const Profile& profile_;
   ConnectionLimiter& limiter_;
+  std::shared_ptr<const directory::Directory> initial_directory_;
   std::thread thread_;
   struct State;
   std::atomic<State*> state_{nullptr};

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/profile.h"
 #include "dataplane/server/core.h"
+#include "dataplane/server/directory_watcher.h"
 
 using namespace postcore;
 
@@ -97,11 +98,19 @@ int main(int argc, char** argv) {
   unsigned n = profile->cores ? profile->cores : static_cast<unsigned>(cpus.size());
   server::ConnectionLimiter limiter(profile->smtp.max_connections,
                                     profile->smtp.max_connections_per_client);
+  // The directory snapshot in force when the cores start; later ones are polled for below.
+  std::shared_ptr<const directory::Directory> current;
   std::vector<std::unique_ptr<server::Core>> cores;
+  server::DirectoryWatcher watcher(profile->data_dir + "/control",
+                                   [&](std::shared_ptr<const directory::Directory> d) {
+                                     current = d;
+                                     for (auto& c : cores) c->set_directory(d);
+                                   });
+  watcher.poll();
   std::vector<std::future<Result<void>>> started;
   for (unsigned i = 0; i < n; ++i) {
     int cpu = i < cpus.size() ? cpus[i] : -1;
-    cores.push_back(std::make_unique<server::Core>(i, cpu, *profile, limiter));
+    cores.push_back(std::make_unique<server::Core>(i, cpu, *profile, limiter, current));
     started.push_back(cores.back()->start());
   }
   bool ok = true;
@@ -116,8 +125,13 @@ int main(int argc, char** argv) {
     for (const auto& l : profile->listeners)
       log::info("dataplane", "{} listening on {} port {} ({} reactor{})", service_name(l.service),
                 l.address, l.bound_port, n, n == 1 ? "" : "s");
-    int sig = 0;
-    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    // A directory change is in effect within the 1 s promised to operators: poll at 200 ms.
+    const timespec tick{0, 200 * 1000 * 1000};
+    int sig = -1;
+    for (;;) {
+      sig = sigtimedwait(&signals, nullptr, &tick);
+      if (sig == SIGTERM || sig == SIGINT) break;
+      watcher.poll();
     }
     log::info("dataplane", "signal {}: stopping", sig);
   }

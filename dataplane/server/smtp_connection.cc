@@ -107,7 +107,29 @@ void SmtpConnection::shut_down_when_idle() {
   if (!closed_) after_session_step();
 }
 
+void SmtpConnection::transaction_started() {
+  txn_directory_ = service_.directory();
+}
+
 smtp::RcptVerdict SmtpConnection::check_recipient(std::string_view address) {
+  if (txn_directory_) {
+    directory::Resolution r = txn_directory_->resolve(address, connection_.peer_address());
+    switch (r.verdict) {
+      case directory::Verdict::accept:
+        return smtp::RcptVerdict::accept;
+      case directory::Verdict::unknown_user:
+        return smtp::RcptVerdict::unknown_user;
+      case directory::Verdict::disabled:
+        return smtp::RcptVerdict::disabled;
+      case directory::Verdict::relay_denied:
+        return smtp::RcptVerdict::relay_denied;
+      case directory::Verdict::temporary_failure:
+        log::warning("smtp", "client {}: RCPT {}: {}", connection_.peer_address(), address,
+                     r.detail);
+        return smtp::RcptVerdict::temporary_failure;
+    }
+  }
+  // No directory snapshot yet: the profile's local domains, any name in them.
   size_t at = address.rfind('@');
   if (at == std::string_view::npos) return smtp::RcptVerdict::unknown_user;
   if (!service_.is_local_domain(address.substr(at + 1))) return smtp::RcptVerdict::relay_denied;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "control/directory/directory.h"
 #include "dataplane/engine/timer_wheel.h"
 #include "dataplane/net/transport.h"
 #include "dataplane/smtp/session.h"
@@ -27,6 +28,7 @@ class SmtpConnection final : public net::ConnectionHandler, public smtp::Session
   void on_closed() override;
 
   // smtp::SessionHost
+  void transaction_started() override;
   smtp::RcptVerdict check_recipient(std::string_view address) override;
   std::string message_begin(const Envelope& envelope) override;
   void message_data(std::string_view chunk) override;
@@ -46,6 +48,9 @@ class SmtpConnection final : public net::ConnectionHandler, public smtp::Session
   bool admitted_;
   std::string refusal_;  // reply for a connection over the limits
   std::optional<spool::SpoolShard::Handle> message_;
+  // The snapshot this transaction's recipients were resolved with: a new snapshot takes
+  // effect between transactions, never inside one.
+  std::shared_ptr<const directory::Directory> txn_directory_;
   engine::Timer idle_timer_;
   // Commit callbacks can outlive the connection: they hold a weak reference.
   std::shared_ptr<SmtpConnection*> self_;

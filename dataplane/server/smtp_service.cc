@@ -25,10 +25,12 @@ smtp::Config smtp_config_from(const Profile& profile) {
 }
 
 SmtpService::SmtpService(engine::Reactor& reactor, const Profile& profile, spool::SpoolShard& spool,
-                         ConnectionLimiter& limiter)
+                         ConnectionLimiter& limiter,
+                         std::shared_ptr<const directory::Directory> directory)
     : reactor_(reactor),
       config_(smtp_config_from(profile)),
       local_domains_(profile.smtp.local_domains),
+      directory_(std::move(directory)),
       spool_(spool),
       limiter_(limiter),
       grace_(profile.shutdown_grace),

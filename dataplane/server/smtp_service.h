@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/profile.h"
+#include "control/directory/directory.h"
 #include "dataplane/engine/reactor.h"
 #include "dataplane/net/transport.h"
 #include "dataplane/server/connection_limiter.h"
@@ -25,7 +26,8 @@ smtp::Config smtp_config_from(const Profile& profile);
 class SmtpService final : public net::ServiceHandlerFactory {
  public:
   SmtpService(engine::Reactor& reactor, const Profile& profile, spool::SpoolShard& spool,
-              ConnectionLimiter& limiter);
+              ConnectionLimiter& limiter,
+              std::shared_ptr<const directory::Directory> directory = nullptr);
   ~SmtpService() override;
 
   std::unique_ptr<net::ConnectionHandler> make_handler(net::Connection& connection) override;
@@ -35,13 +37,18 @@ class SmtpService final : public net::ServiceHandlerFactory {
   void begin_shutdown();
   bool quiescent() const { return open_.empty(); }
 
+  // A new directory snapshot; transactions already past their first RCPT keep theirs.
+  void set_directory(std::shared_ptr<const directory::Directory> d) { directory_ = std::move(d); }
+  const std::shared_ptr<const directory::Directory>& directory() const { return directory_; }
+
  private:
   friend class SmtpConnection;
   bool is_local_domain(std::string_view domain) const;
 
   engine::Reactor& reactor_;
   smtp::Config config_;
-  std::vector<std::string> local_domains_;
+  std::vector<std::string> local_domains_;  // used until a directory snapshot exists
+  std::shared_ptr<const directory::Directory> directory_;
   spool::SpoolShard& spool_;
   ConnectionLimiter& limiter_;
   std::chrono::seconds grace_;

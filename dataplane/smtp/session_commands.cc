@@ -166,6 +166,7 @@ void Session::handle_mail(std::string_view argument) {
   envelope_.envid.assign(params.envid);
   envelope_.recipients.clear();
   envelope_.received_at = now_;
+  host_.transaction_started();
   reply(reply::sender_ok);
 }
 

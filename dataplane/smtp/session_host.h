@@ -18,6 +18,9 @@ enum class RcptVerdict { accept, unknown_user, relay_denied, disabled, temporary
 class SessionHost {
  public:
   virtual ~SessionHost() = default;
+  // A MAIL command was accepted: a new transaction begins. Hosts that answer RCPT from
+  // versioned state pick the version for the whole transaction here.
+  virtual void transaction_started() {}
   virtual RcptVerdict check_recipient(std::string_view address) = 0;
   // Start storing a message; returns its queue id, or an empty string if the store cannot
   // take it now (the session then answers 451 4.3.0 and discards the data).

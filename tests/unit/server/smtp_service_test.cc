@@ -187,5 +187,51 @@ TEST_F(SmtpServiceTest, ShutdownLetsTransactionFinish) {
   EXPECT_TRUE(busy->conn.closed);
 }
 
+std::shared_ptr<const directory::Directory> make_directory(uint64_t version, bool bob_exists) {
+  directory::DirectoryData d;
+  d.version = version;
+  d.domains.push_back({"example.com", {}, ""});
+  d.accounts.push_back({"alice", "example.com", "Alice", "", directory::kAllServices, 0});
+  d.accounts.push_back({"carol", "example.com", "Carol", "", directory::service_imap, 0});
+  if (bob_exists)
+    d.accounts.push_back({"bob", "example.com", "Bob", "", directory::kAllServices, 0});
+  d.account_aliases.push_back({"al", "example.com", "alice"});
+  auto built = directory::Directory::build(std::move(d));
+  EXPECT_TRUE(built) << built.error().message;
+  return *built;
+}
+
+TEST_F(SmtpServiceTest, RcptAnswersComeFromTheDirectorySnapshot) {
+  smtp_->set_directory(make_directory(1, false));
+  auto c = connect();
+  c->handler->on_data("EHLO a\r\nMAIL FROM:<x@sender.example>\r\n");
+  struct Case {
+    const char* rcpt;
+    const char* reply;
+  };
+  for (const Case& k :
+       {Case{"alice@example.com", "250 2.1.5"}, Case{"AL@Example.COM", "250 2.1.5"},
+        Case{"nobody@example.com", "550 5.1.1"}, Case{"carol@example.com", "550 5.2.1"},
+        Case{"b@example.test", "554 5.7.1"},  // the profile's domain no longer
+        Case{"postmaster@example.com", "250 2.1.5"}}) {
+    c->conn.sent.clear();
+    c->handler->on_data(std::string("RCPT TO:<") + k.rcpt + ">\r\n");
+    EXPECT_EQ(c->conn.sent.rfind(k.reply, 0), 0u) << k.rcpt << ": " << c->conn.sent;
+  }
+}
+
+TEST_F(SmtpServiceTest, NewSnapshotTakesEffectBetweenTransactions) {
+  smtp_->set_directory(make_directory(1, false));
+  auto c = connect();
+  c->handler->on_data("EHLO a\r\nMAIL FROM:<x@sender.example>\r\nRCPT TO:<alice@example.com>\r\n");
+  smtp_->set_directory(make_directory(2, true));
+  c->conn.sent.clear();
+  c->handler->on_data("RCPT TO:<bob@example.com>\r\n");
+  EXPECT_EQ(c->conn.sent.rfind("550 5.1.1", 0), 0u) << c->conn.sent;  // same transaction
+  c->conn.sent.clear();
+  c->handler->on_data("RSET\r\nMAIL FROM:<x@sender.example>\r\nRCPT TO:<bob@example.com>\r\n");
+  EXPECT_NE(c->conn.sent.find("250 2.1.5"), std::string::npos) << c->conn.sent;
+}
+
 }  // namespace
 }  // namespace postcore::server
