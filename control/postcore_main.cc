@@ -52,6 +52,11 @@ int up(const std::string& profile_path, const std::string& data_dir_arg, int por
   }
   std::string data_dir = std::filesystem::canonical(profile->data_dir).string();
 
+  const std::string child_level = log_level.empty() ? profile->log_level : log_level;
+  // The control plane first: it publishes the directory snapshot the dataplane loads.
+  supervisor::ChildSpec control{"control",
+                                own_directory() + "/postcore-control",
+                                {"--data-dir", data_dir, "--log-level", child_level}};
   supervisor::ChildSpec dataplane{"dataplane", own_directory() + "/postcore-dataplane", {}};
   if (!profile_path.empty())
     dataplane.args.insert(dataplane.args.end(),
@@ -60,7 +65,7 @@ int up(const std::string& profile_path, const std::string& data_dir_arg, int por
                         {"--data-dir", data_dir, "--port-base", std::to_string(profile->port_base),
                          "--log-level", log_level.empty() ? profile->log_level : log_level});
   log::info("supervisor", "postcore up: profile {}, data {}", profile->source, data_dir);
-  return supervisor::run({data_dir, {dataplane}});
+  return supervisor::run({data_dir, {control, dataplane}});
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ import time
 
 BUILD = os.environ.get('POSTCORE_BUILD', os.path.join(os.path.dirname(__file__), '..', '..', 'build'))
 POSTCORE = os.path.join(BUILD, 'postcore')
+POSTCORECTL = os.path.join(BUILD, 'postcorectl')
 SERVICES = {'smtp': 25, 'submission': 587}
 
 
@@ -88,14 +89,7 @@ class Appliance:
             return f.read().decode(errors='replace')
 
     def dataplane_pid(self):
-        """The PID of the dataplane child of our own supervisor."""
-        out = subprocess.run(['ps', '-o', 'pid=,comm=', '--ppid', str(self.proc.pid)],
-                             capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            pid, comm = line.split(None, 1)
-            if comm.strip().startswith('postcore-datapl'):
-                return int(pid)
-        return None
+        return self.child_pid('postcore-dataplane')
 
     def stop(self, timeout=30):
         if self.proc and self.proc.poll() is None:
@@ -113,6 +107,24 @@ class Appliance:
         r = subprocess.run([POSTCORE, 'spool', *args, '--data-dir', self.data_dir],
                            capture_output=True, text=True)
         return r
+
+    def ctl(self, *args, check=True, **kwargs):
+        """Runs postcorectl against this appliance; raises on failure when `check`."""
+        r = subprocess.run([POSTCORECTL, '--data-dir', self.data_dir, *args],
+                           capture_output=True, text=True, timeout=60, **kwargs)
+        if check and r.returncode != 0:
+            raise RuntimeError(f'postcorectl {" ".join(args)}: {r.returncode}: {r.stderr}')
+        return r
+
+    def child_pid(self, name):
+        """The PID of one of our own supervisor's children, by executable name."""
+        out = subprocess.run(['ps', '-o', 'pid=,args=', '--ppid', str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            pid, args = line.split(None, 1)
+            if os.path.basename(args.split()[0]) == name:
+                return int(pid)
+        return None
 
     def spool_list(self, content=False):
         r = self.spool('list', '--json', *(['--content'] if content else []))

@@ -1,0 +1,89 @@
+#include "control/cli/command_output.h"
+
+#include <ctime>
+
+namespace postcore::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string joined(const json& list, const char* separator) {
+  std::string out;
+  for (const auto& item : list) {
+    if (!out.empty()) out += separator;
+    out += item.is_string() ? item.get<std::string>() : item.dump();
+  }
+  return out;
+}
+
+std::string utc(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void print_account(std::ostream& out, const json& a, bool one_line) {
+  std::string services = a["services"].empty() ? "none" : joined(a["services"], ",");
+  std::string quota = a["quota_kb"].get<uint64_t>() == 0
+                          ? "unlimited"
+                          : std::to_string(a["quota_kb"].get<uint64_t>()) + "K";
+  if (one_line) {
+    out << a["address"].get<std::string>() << "\t" << a["real_name"].get<std::string>() << "\t"
+        << services << "\t" << quota << "\n";
+    return;
+  }
+  out << "address:   " << a["address"].get<std::string>() << "\n"
+      << "real name: " << a["real_name"].get<std::string>() << "\n"
+      << "services:  " << services << "\n"
+      << "quota:     " << quota << "\n"
+      << "password:  " << (a["has_password"].get<bool>() ? "set" : "none") << "\n";
+}
+
+}  // namespace
+
+void print_text(std::ostream& out, const std::string& command, const json& reply) {
+  if (command == "domain.list") {
+    for (const auto& d : reply) {
+      out << d["name"].get<std::string>();
+      if (!d["aliases"].empty()) out << "\t(also " << joined(d["aliases"], ", ") << ")";
+      out << "\n";
+    }
+  } else if (command == "domain.show") {
+    out << "domain:    " << reply["name"].get<std::string>() << "\n"
+        << "aliases:   " << joined(reply["aliases"], ", ") << "\n"
+        << "catch-all: " << reply["catch_all"].get<std::string>() << "\n";
+  } else if (command == "account.list") {
+    for (const auto& a : reply) print_account(out, a, true);
+  } else if (command == "account.show") {
+    print_account(out, reply, false);
+  } else if (command == "alias.list") {
+    for (const auto& a : reply)
+      out << a["address"].get<std::string>() << " -> " << a["account"].get<std::string>() << "\n";
+  } else if (command == "forwarder.list") {
+    for (const auto& f : reply)
+      out << f["address"].get<std::string>() << " -> " << f["target"].get<std::string>() << "\n";
+  } else if (command == "group.list") {
+    for (const auto& g : reply)
+      out << g["address"].get<std::string>() << "\t" << g["members"].size() << " members\n";
+  } else if (command == "group.show") {
+    out << "group:     " << reply["address"].get<std::string>() << "\n"
+        << "real name: " << reply["real_name"].get<std::string>() << "\n";
+    for (const auto& m : reply["members"]) out << "member:    " << m.get<std::string>() << "\n";
+  } else if (command == "relay.list") {
+    for (const auto& n : reply) out << n.get<std::string>() << "\n";
+  } else if (command == "audit") {
+    for (const auto& e : reply)
+      out << utc(e["time_ms"].get<int64_t>()) << "  uid " << e["uid"].get<uint64_t>() << "  "
+          << e["action"].get<std::string>() << "  " << e["object"].get<std::string>()
+          << (e["detail"].get<std::string>().empty() ? "" : "  " + e["detail"].get<std::string>())
+          << "\n";
+  } else if (command == "status") {
+    for (auto it = reply.begin(); it != reply.end(); ++it)
+      out << it.key() << ": " << it.value().dump() << "\n";
+  }
+}
+
+}  // namespace postcore::cli

@@ -1,0 +1,268 @@
+// postcorectl: the operator's command line to the control plane's admin API. Every
+// command is one request; the reply is printed as text, or as JSON with --json.
+// Exit status: 0 done, 1 the control plane refused (no such object, already exists,
+// conflict, permission), 2 bad usage or invalid input, 3 the control plane is not running.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <iostream>
+
+#include "control/cli/admin_client.h"
+#include "control/cli/command_output.h"
+#include "control/migrate/quota.h"
+
+using namespace postcore;
+using nlohmann::json;
+
+namespace {
+
+struct Request {
+  std::string command;
+  json args = json::object();
+};
+
+int fail(const std::string& message, int status) {
+  std::cerr << "postcorectl: " << message << "\n";
+  return status;
+}
+
+int exit_status_of(const Error& e) {
+  switch (e.code) {
+    case EINVAL:
+      return 2;
+    case ECONNREFUSED:
+    case ENOENT:
+      return 1;
+    default:
+      return 1;
+  }
+}
+
+std::string data_dir_default() {
+  const char* env = std::getenv("POSTCORE_DATA_DIR");
+  return env && *env ? env : "./var";
+}
+
+Result<uint64_t> quota_kb(const std::string& text) {
+  auto q = migrate::parse_quota(text);
+  if (!q) return make_error(EINVAL, "--quota " + text + ": " + q.error().message);
+  if (q->unlimited) return uint64_t{0};
+  return (q->bytes + 1023) / 1024;
+}
+
+std::string read_password_stdin() {
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"postcorectl: manage the postcore appliance"};
+  app.require_subcommand(1);
+  std::string data_dir = data_dir_default();
+  bool as_json = false;
+  app.add_option("--data-dir", data_dir, "data directory (default $POSTCORE_DATA_DIR or ./var)");
+  app.add_flag("--json", as_json, "print the reply as JSON");
+
+  Request req;
+  // Values the callbacks below fill in.
+  std::string name, name2, password, quota, real_name;
+  std::vector<std::string> list, services;
+  bool cascade = false, password_stdin = false;
+  auto set = [&](std::string command, std::function<void()> fill = nullptr) {
+    return [&req, command, fill] {
+      req.command = command;
+      if (fill) fill();
+    };
+  };
+
+  app.add_subcommand("status", "control plane and directory status")->callback(set("status"));
+  app.add_subcommand("audit", "recent changes: who, what, when")->callback(set("audit", [&] {
+    req.args["limit"] = 100;
+  }));
+
+  auto* domain = app.add_subcommand("domain", "domains")->require_subcommand(1);
+  auto* d_add = domain->add_subcommand("add", "add a domain");
+  d_add->add_option("name", name, "domain name")->required();
+  d_add->add_option("--alias", list, "another name of the domain (repeatable)");
+  d_add->callback(set("domain.add", [&] { req.args = {{"name", name}, {"aliases", list}}; }));
+  auto* d_rm = domain->add_subcommand("remove", "remove a domain");
+  d_rm->add_option("name", name, "domain name")->required();
+  d_rm->add_flag("--cascade", cascade, "also remove everything in it");
+  d_rm->callback(set("domain.remove", [&] { req.args = {{"name", name}, {"cascade", cascade}}; }));
+  domain->add_subcommand("list", "list domains")->callback(set("domain.list"));
+  auto* d_show = domain->add_subcommand("show", "show a domain");
+  d_show->add_option("name", name, "domain name")->required();
+  d_show->callback(set("domain.show", [&] { req.args = {{"name", name}}; }));
+  auto* d_alias = domain->add_subcommand("alias", "domain aliases")->require_subcommand(1);
+  auto* da_add = d_alias->add_subcommand("add", "add another name for a domain");
+  da_add->add_option("domain", name, "domain")->required();
+  da_add->add_option("alias", name2, "alias name")->required();
+  da_add->callback(set("domain.alias.add", [&] {
+    req.args = {{"domain", name}, {"alias", name2}};
+  }));
+  auto* da_rm = d_alias->add_subcommand("remove", "remove a domain alias");
+  da_rm->add_option("alias", name, "alias name")->required();
+  da_rm->callback(set("domain.alias.remove", [&] { req.args = {{"alias", name}}; }));
+  auto* d_catch =
+      domain->add_subcommand("catch-all", "set (or, with no address, clear) the catch-all");
+  d_catch->add_option("domain", name, "domain")->required();
+  d_catch->add_option("address", name2, "where unknown names go");
+  d_catch->callback(set("domain.catch_all", [&] {
+    req.args = {{"domain", name}, {"address", name2}};
+  }));
+
+  auto* account = app.add_subcommand("account", "accounts")->require_subcommand(1);
+  auto* a_add = account->add_subcommand("add", "add an account");
+  a_add->add_option("address", name, "name@domain")->required();
+  a_add->add_option("--real-name", real_name, "the person's name");
+  a_add->add_option("--password", password, "initial password (prefer --password-stdin)");
+  a_add->add_flag("--password-stdin", password_stdin, "read the password from standard input");
+  a_add->add_option("--services", services, "enabled services: smtp,pop,imap or none")
+      ->delimiter(',');
+  a_add->add_option("--quota", quota, "quota: 10K, 120K, 1M, 2G, plain KB, or unlimited");
+  a_add->callback(set("account.add", [&] { req.args = {{"address", name}}; }));
+  auto* a_rm = account->add_subcommand("remove", "remove an account and its aliases");
+  a_rm->add_option("address", name, "name@domain")->required();
+  a_rm->callback(set("account.remove", [&] { req.args = {{"address", name}}; }));
+  auto* a_mv = account->add_subcommand("rename", "rename an account (its aliases follow)");
+  a_mv->add_option("address", name, "name@domain")->required();
+  a_mv->add_option("new-name", name2, "new local name")->required();
+  a_mv->callback(set("account.rename", [&] {
+    req.args = {{"address", name}, {"new_name", name2}};
+  }));
+  auto* a_list = account->add_subcommand("list", "list the accounts of a domain");
+  a_list->add_option("domain", name, "domain")->required();
+  a_list->callback(set("account.list", [&] { req.args = {{"domain", name}}; }));
+  auto* a_show = account->add_subcommand("show", "show an account");
+  a_show->add_option("address", name, "name@domain")->required();
+  a_show->callback(set("account.show", [&] { req.args = {{"address", name}}; }));
+  auto* a_set = account->add_subcommand("set", "change an account's settings");
+  a_set->add_option("address", name, "name@domain")->required();
+  a_set->add_option("--real-name", real_name, "the person's name");
+  a_set->add_option("--services", services, "enabled services: smtp,pop,imap or none")
+      ->delimiter(',');
+  a_set->add_option("--quota", quota, "quota: 10K, 120K, 1M, 2G, plain KB, or unlimited");
+  a_set->callback(set("account.set", [&] { req.args = {{"address", name}}; }));
+  auto* a_pw = account->add_subcommand("passwd", "set an account's password");
+  a_pw->add_option("address", name, "name@domain")->required();
+  a_pw->add_option("--password", password, "the new password (prefer --password-stdin)");
+  a_pw->add_flag("--password-stdin", password_stdin, "read the password from standard input");
+  a_pw->callback(set("account.set", [&] { req.args = {{"address", name}}; }));
+
+  auto* alias = app.add_subcommand("alias", "account aliases")->require_subcommand(1);
+  auto* al_add = alias->add_subcommand("add", "another name for an account");
+  al_add->add_option("address", name, "alias name@domain")->required();
+  al_add->add_option("account", name2, "the account (name, or name@domain)")->required();
+  al_add->callback(set("alias.add", [&] { req.args = {{"address", name}, {"account", name2}}; }));
+  auto* al_rm = alias->add_subcommand("remove", "remove an alias");
+  al_rm->add_option("address", name, "alias name@domain")->required();
+  al_rm->callback(set("alias.remove", [&] { req.args = {{"address", name}}; }));
+  auto* al_list = alias->add_subcommand("list", "list the aliases of a domain");
+  al_list->add_option("domain", name, "domain")->required();
+  al_list->callback(set("alias.list", [&] { req.args = {{"domain", name}}; }));
+
+  auto* fw = app.add_subcommand("forwarder", "forwarders")->require_subcommand(1);
+  auto* fw_add = fw->add_subcommand("add", "a local name whose mail goes elsewhere");
+  fw_add->add_option("address", name, "name@domain")->required();
+  fw_add->add_option("target", name2, "where its mail goes")->required();
+  fw_add->callback(set("forwarder.add", [&] {
+    req.args = {{"address", name}, {"target", name2}};
+  }));
+  auto* fw_rm = fw->add_subcommand("remove", "remove a forwarder");
+  fw_rm->add_option("address", name, "name@domain")->required();
+  fw_rm->callback(set("forwarder.remove", [&] { req.args = {{"address", name}}; }));
+  auto* fw_list = fw->add_subcommand("list", "list the forwarders of a domain");
+  fw_list->add_option("domain", name, "domain")->required();
+  fw_list->callback(set("forwarder.list", [&] { req.args = {{"domain", name}}; }));
+
+  auto* group = app.add_subcommand("group", "groups")->require_subcommand(1);
+  auto* g_add = group->add_subcommand("add", "add a group");
+  g_add->add_option("address", name, "name@domain")->required();
+  g_add->add_option("--real-name", real_name, "display name");
+  g_add->add_option("--member", list, "a member address (repeatable)");
+  g_add->callback(set("group.add", [&] {
+    req.args = {{"address", name}, {"real_name", real_name}, {"members", list}};
+  }));
+  auto* g_rm = group->add_subcommand("remove", "remove a group");
+  g_rm->add_option("address", name, "name@domain")->required();
+  g_rm->callback(set("group.remove", [&] { req.args = {{"address", name}}; }));
+  auto* g_show = group->add_subcommand("show", "show a group and its members");
+  g_show->add_option("address", name, "name@domain")->required();
+  g_show->callback(set("group.show", [&] { req.args = {{"address", name}}; }));
+  auto* g_list = group->add_subcommand("list", "list the groups of a domain");
+  g_list->add_option("domain", name, "domain")->required();
+  g_list->callback(set("group.list", [&] { req.args = {{"domain", name}}; }));
+  auto* g_members = group->add_subcommand("members", "group members")->require_subcommand(1);
+  auto* gm_add = g_members->add_subcommand("add", "add a member");
+  gm_add->add_option("group", name, "group name@domain")->required();
+  gm_add->add_option("member", name2, "member address")->required();
+  gm_add->callback(set("group.members.add", [&] {
+    req.args = {{"group", name}, {"member", name2}};
+  }));
+  auto* gm_rm = g_members->add_subcommand("remove", "remove a member");
+  gm_rm->add_option("group", name, "group name@domain")->required();
+  gm_rm->add_option("member", name2, "member address")->required();
+  gm_rm->callback(set("group.members.remove", [&] {
+    req.args = {{"group", name}, {"member", name2}};
+  }));
+
+  auto* relay =
+      app.add_subcommand("relay", "client networks allowed to relay")->require_subcommand(1);
+  auto* r_add = relay->add_subcommand("add", "allow a network (CIDR) to relay");
+  r_add->add_option("network", name, "e.g. 192.0.2.0/24")->required();
+  r_add->callback(set("relay.add", [&] { req.args = {{"network", name}}; }));
+  auto* r_rm = relay->add_subcommand("remove", "stop a network relaying");
+  r_rm->add_option("network", name, "as added")->required();
+  r_rm->callback(set("relay.remove", [&] { req.args = {{"network", name}}; }));
+  relay->add_subcommand("list", "list relay networks")->callback(set("relay.list"));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(e.what(), 2);
+  }
+
+  // Options shared by several account commands.
+  if (req.command == "account.add" || req.command == "account.set") {
+    if (password_stdin) password = read_password_stdin();
+    if (!password.empty())
+      req.args["password"] = password;
+    else if (a_pw->parsed())
+      return fail("account passwd needs --password or --password-stdin", 2);
+    if (!real_name.empty()) req.args["real_name"] = real_name;
+    if (!services.empty()) req.args["services"] = services;
+    if (!quota.empty()) {
+      auto kb = quota_kb(quota);
+      if (!kb) return fail(kb.error().message, 2);
+      req.args["quota_kb"] = *kb;
+    }
+  }
+
+  auto client = cli::AdminClient::connect(data_dir + "/control.sock");
+  if (!client) {
+    int err = client.error().code;
+    if (err == EACCES || err == EPERM)
+      return fail("permission denied on " + data_dir +
+                      "/control.sock: run as root or as a member of the postcore group",
+                  1);
+    return fail(client.error().message + " (is `postcore up` running?)", 3);
+  }
+  auto reply = client->call(req.command, req.args);
+  if (!reply) {
+    if (reply.error().code == ECONNRESET || reply.error().code == ETIMEDOUT)
+      return fail(reply.error().message, 3);
+    return fail(reply.error().message, exit_status_of(reply.error()));
+  }
+  if (as_json)
+    std::cout << reply->dump(2) << "\n";
+  else
+    cli::print_text(std::cout, req.command, *reply);
+  return 0;
+}

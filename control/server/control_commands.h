@@ -1,0 +1,51 @@
+// ControlCommands: the admin API's command table. Each command reads its arguments
+// strictly, calls the store, and answers JSON. After every command that changed the
+// directory, the new snapshot is published for the dataplane before the reply goes out,
+// so when postcorectl returns, the change is on its way (in effect within 1 s).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/result.h"
+#include "control/server/peer_access.h"
+#include "control/server/request_args.h"
+#include "control/store/store.h"
+
+namespace postcore::control {
+
+class ControlCommands {
+ public:
+  ControlCommands(store::Store& store, std::string snapshot_dir);
+
+  Result<nlohmann::json> dispatch(const Peer& peer, const std::string& command,
+                                  const nlohmann::json& args);
+  // Publishes the store's directory if it changed since the last publish (or never was).
+  Result<void> publish_if_changed();
+
+ private:
+  using Handler = std::function<Result<nlohmann::json>(const store::Actor&, RequestArgs&)>;
+  struct Command {
+    Handler handler;
+    bool mutating;
+  };
+  void add(const std::string& name, bool mutating, Handler handler);
+  void add_domain_commands();
+  void add_account_commands();
+  void add_name_commands();  // aliases, forwarders, groups
+  void add_misc_commands();  // status, audit, relay networks
+
+  store::Store& store_;
+  std::string snapshot_dir_;
+  std::map<std::string, Command> commands_;
+  uint64_t published_version_ = 0;
+  bool published_ = false;
+};
+
+// JSON views of directory objects (never a password hash).
+nlohmann::json services_json(uint8_t services);
+Result<uint8_t> parse_services(const std::vector<std::string>& names);
+
+}  // namespace postcore::control

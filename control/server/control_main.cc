@@ -1,0 +1,79 @@
+// postcore-control: the control plane process, started and supervised by `postcore up`.
+// Owns the configuration store, serves the admin API, and publishes the directory
+// snapshot the dataplane answers RCPT from.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "control/server/admin_server.h"
+#include "control/server/control_commands.h"
+#include "control/store/store.h"
+
+using namespace postcore;
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) {
+  g_stop.store(true);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"postcore control plane (started by `postcore up`)"};
+  std::string data_dir = "./var", log_level = "info", group = "postcore";
+  app.add_option("--data-dir", data_dir, "data directory");
+  app.add_option("--log-level", log_level, "error, warning, info or debug");
+  app.add_option("--admin-group", group, "group whose members may use the admin API");
+  CLI11_PARSE(app, argc, argv);
+
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() == 1) return 1;
+  log::Level level;
+  if (log::parse_level(log_level, &level)) log::set_level(level);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const std::string control_dir = data_dir + "/control";
+  if (::mkdir(control_dir.c_str(), 0750) < 0 && errno != EEXIST) {
+    log::error("control", "mkdir {}: {}", control_dir, std::strerror(errno));
+    return 1;
+  }
+  auto store = store::Store::open(control_dir + "/config.db");
+  if (!store) {
+    log::error("control", "{}", store.error().message);
+    return 1;
+  }
+  control::ControlCommands commands(**store, control_dir);
+  // The dataplane may have started before any change was made: give it a snapshot now.
+  if (auto r = commands.publish_if_changed(); !r) {
+    log::error("control", "cannot publish the directory snapshot: {}", r.error().message);
+    return 1;
+  }
+  control::AdminServerOptions options;
+  options.socket_path = data_dir + "/control.sock";
+  options.admin_group = control::group_id(group);
+  if (!options.admin_group)
+    log::info("control", "no group '{}' on this system: the admin API is for root only", group);
+  control::AdminServer server(
+      options, [&](const control::Peer& peer, const std::string& cmd, const nlohmann::json& args) {
+        return commands.dispatch(peer, cmd, args);
+      });
+  if (auto r = server.listen(); !r) {
+    log::error("control", "admin API: {}", r.error().message);
+    return 1;
+  }
+  log::info("control", "admin API on {}", options.socket_path);
+  server.serve(g_stop, [] {});
+  log::info("control", "stopped");
+  return 0;
+}
