@@ -1,0 +1,270 @@
+// Opening the store, transactions, the audit trail, the version counter and the snapshot.
+#include "control/store/store.h"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <chrono>
+#include <exception>
+
+#include "common/log.h"
+#include "control/store/schema.h"
+#include "control/store/sqlite_db.h"
+#include "control/store/store_internal.h"
+
+namespace postcore::store {
+namespace internal {
+
+std::string_view kind_column(NameKind kind) {
+  switch (kind) {
+    case NameKind::account:
+      return "account";
+    case NameKind::alias:
+      return "alias";
+    case NameKind::forwarder:
+      return "forwarder";
+    case NameKind::group:
+      return "group";
+  }
+  return "account";
+}
+
+NameKind kind_from_column(std::string_view column) {
+  if (column == "alias") return NameKind::alias;
+  if (column == "forwarder") return NameKind::forwarder;
+  if (column == "group") return NameKind::group;
+  return NameKind::account;
+}
+
+std::string_view kind_with_article(NameKind kind) {
+  switch (kind) {
+    case NameKind::account:
+      return "an account";
+    case NameKind::alias:
+      return "an account alias";
+    case NameKind::forwarder:
+      return "a forwarder";
+    case NameKind::group:
+      return "a group";
+  }
+  return "an account";
+}
+
+std::string_view kind_noun(NameKind kind) {
+  return kind == NameKind::alias ? "account alias" : kind_column(kind);
+}
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Result<void> check_text_field(std::string_view field, std::string_view text) {
+  constexpr size_t kMaxText = 1024;
+  if (text.size() > kMaxText)
+    return make_error(EINVAL, fmt::format("invalid {}: longer than {} bytes", field, kMaxText));
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f)
+      return make_error(EINVAL, fmt::format("invalid {}: control character \\x{:02x}", field,
+                                            static_cast<unsigned>(byte)));
+  }
+  return {};
+}
+
+std::string services_text(uint8_t services) {
+  std::vector<std::string> names;
+  if (services & directory::service_smtp) names.emplace_back("smtp");
+  if (services & directory::service_pop) names.emplace_back("pop");
+  if (services & directory::service_imap) names.emplace_back("imap");
+  if (names.empty()) return "none";
+  std::string out = names[0];
+  for (size_t i = 1; i < names.size(); ++i) out += "," + names[i];
+  return out;
+}
+
+std::string quota_text(uint64_t quota_kb) {
+  return quota_kb == 0 ? "none" : fmt::format("{} KB", quota_kb);
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+}  // namespace internal
+
+namespace {
+
+Result<void> set_pragmas(SqliteDb& db) {
+  // WAL: readers (snapshot publishing) never wait for the writer, and a commit is one
+  // append plus one fsync. FULL: that fsync happens at every commit, so a committed
+  // change survives power loss, not only a crash of the process.
+  auto mode = db.query("PRAGMA journal_mode = WAL");
+  if (!mode) return mode.error();
+  auto row = mode->next();
+  if (!row) return row.error();
+  std::string journal = *row ? mode->text(0) : std::string();
+  if (journal != "wal")
+    return make_error(EIO, fmt::format("configuration store {}: cannot use write-ahead logging "
+                                       "(journal mode stays \"{}\")",
+                                       db.path(), journal));
+  if (auto r = db.exec("PRAGMA synchronous = FULL"); !r) return r;
+  if (auto r = db.exec("PRAGMA foreign_keys = ON"); !r) return r;
+  auto keys = db.query_integer("PRAGMA foreign_keys");
+  if (!keys) return keys.error();
+  if (keys->value_or(0) != 1)
+    return make_error(EIO, fmt::format("configuration store {}: this SQLite cannot enforce "
+                                       "foreign keys",
+                                       db.path()));
+  return {};
+}
+
+// Runs the caller's body; an exception from it becomes an error, so the transaction is
+// still rolled back and nothing is thrown across the store's boundary.
+Result<void> run_body(const std::function<Result<void>(Store&)>& body, Store& store) {
+  try {
+    return body(store);
+  } catch (const std::exception& e) {
+    return make_error(EIO, fmt::format("transaction aborted by an exception: {}", e.what()));
+  } catch (...) {
+    return make_error(EIO, "transaction aborted by an exception");
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions options) {
+  auto db = SqliteDb::open(path, options.busy_timeout_ms);
+  if (!db) return db.error();
+  if (auto r = set_pragmas(**db); !r) return r.error();
+  auto version = migrate(**db, schema_migrations());
+  if (!version) return version.error();
+  return std::unique_ptr<Store>(new Store(std::move(*db), std::move(options), *version));
+}
+
+Store::Store(std::unique_ptr<SqliteDb> db, StoreOptions options, int schema_version)
+    : db_(std::move(db)), options_(std::move(options)), schema_version_(schema_version) {}
+
+Store::~Store() = default;
+
+Result<void> Store::transaction(const std::function<Result<void>(Store&)>& body) {
+  const bool outermost = depth_ == 0;
+  if (auto r = db_->exec(outermost ? "BEGIN IMMEDIATE" : "SAVEPOINT nested"); !r) return r;
+  if (outermost) db_->expect_transaction(true);
+  const bool changed_before = changed_;
+  ++depth_;
+  Result<void> result = run_body(body, *this);
+  --depth_;
+  if (outermost) return finish_outermost(std::move(result));
+  if (result) {
+    result = db_->exec("RELEASE nested");
+    if (result) return result;
+  }
+  // After some failures SQLite has already rolled the whole transaction back; then there
+  // is no savepoint left, and the outermost level reports the loss.
+  if (db_->in_transaction()) {
+    if (auto undone = db_->exec("ROLLBACK TO nested; RELEASE nested"); !undone)
+      log::error("store", "{}", undone.error().message);
+  }
+  changed_ = changed_before;
+  return result;
+}
+
+Result<void> Store::finish_outermost(Result<void> result) {
+  if (result && changed_)
+    result = db_->run("UPDATE directory_version SET version = version + 1 WHERE id = 1");
+  if (result && options_.fail_at && options_.fail_at("commit"))
+    result = make_error(
+        EIO, fmt::format("configuration store {}: injected failure at commit", db_->path()));
+  if (result) result = db_->exec("COMMIT");
+  db_->expect_transaction(false);
+  if (!result && db_->in_transaction()) {
+    if (auto undone = db_->exec("ROLLBACK"); !undone)
+      log::error("store", "{}", undone.error().message);
+  }
+  changed_ = false;
+  return result;
+}
+
+Result<void> Store::record(const Actor& actor, std::string_view action, std::string_view object,
+                           std::string_view detail) {
+  auto inserted = db_->run(
+      "INSERT INTO audit (time_ms, uid, origin, action, object, detail) "
+      "VALUES (?, ?, ?, ?, ?, ?)",
+      internal::now_ms(), static_cast<int64_t>(actor.uid), actor.origin, action, object, detail);
+  if (inserted) {
+    changed_ = true;
+    ++audit_rows_written_;
+  }
+  return inserted;
+}
+
+Result<uint64_t> Store::version() {
+  auto version = db_->query_integer("SELECT version FROM directory_version WHERE id = 1");
+  if (!version) return version.error();
+  return static_cast<uint64_t>(version->value_or(0));
+}
+
+Result<std::vector<AuditEntry>> Store::audit(size_t limit, int64_t since_ms) {
+  const auto capped = static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX));
+  auto rows = db_->query(
+      "SELECT id, time_ms, uid, origin, action, object, detail FROM "
+      "(SELECT * FROM audit WHERE time_ms >= ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+      since_ms, capped);
+  if (!rows) return rows.error();
+  std::vector<AuditEntry> entries;
+  for (;;) {
+    auto more = rows->next();
+    if (!more) return more.error();
+    if (!*more) break;
+    entries.push_back(AuditEntry{rows->integer(0), rows->integer(1),
+                                 static_cast<uid_t>(rows->integer(2)), rows->text(3), rows->text(4),
+                                 rows->text(5), rows->text(6)});
+  }
+  return entries;
+}
+
+Result<directory::DirectoryData> Store::load_directory() {
+  directory::DirectoryData data;
+  auto read_all = [&]() -> Result<void> {
+    auto version = this->version();
+    if (!version) return version.error();
+    data.version = *version;
+    auto domains = read_domains({});
+    if (!domains) return domains.error();
+    data.domains = std::move(*domains);
+    auto accounts = read_accounts({});
+    if (!accounts) return accounts.error();
+    data.accounts = std::move(*accounts);
+    auto aliases = read_account_aliases({});
+    if (!aliases) return aliases.error();
+    data.account_aliases = std::move(*aliases);
+    auto forwarders = read_forwarders({});
+    if (!forwarders) return forwarders.error();
+    data.forwarders = std::move(*forwarders);
+    auto groups = read_groups({});
+    if (!groups) return groups.error();
+    data.groups = std::move(*groups);
+    auto networks = read_relay_networks();
+    if (!networks) return networks.error();
+    data.relay_networks = std::move(*networks);
+    return {};
+  };
+  if (depth_ > 0) {
+    if (auto r = read_all(); !r) return r.error();
+    return data;
+  }
+  // One read transaction: every table from the same committed state.
+  if (auto r = db_->exec("BEGIN"); !r) return r.error();
+  auto result = read_all();
+  if (auto ended = db_->exec(result ? "COMMIT" : "ROLLBACK"); result && !ended) result = ended;
+  if (!result) return result.error();
+  return data;
+}
+
+}  // namespace postcore::store
