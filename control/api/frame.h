@@ -22,7 +22,9 @@
 namespace postcore::api {
 
 constexpr uint8_t kProtocolVersion = 1;
-constexpr size_t kMaxFrameBytes = 16u << 20;  // an import of 100,000 accounts fits
+// An import of 100,000 accounts (about 20 MB of JSON) fits; only root and the postcore
+// group get as far as sending a frame.
+constexpr size_t kMaxFrameBytes = 64u << 20;
 
 std::string encode_frame(const nlohmann::json& body);
 

@@ -80,6 +80,10 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
           << e["action"].get<std::string>() << "  " << e["object"].get<std::string>()
           << (e["detail"].get<std::string>().empty() ? "" : "  " + e["detail"].get<std::string>())
           << "\n";
+  } else if (command == "import.accounts") {
+    out << reply["created"].get<uint64_t>() << " created, " << reply["updated"].get<uint64_t>()
+        << " updated, " << reply["unchanged"].get<uint64_t>() << " unchanged"
+        << (reply["dry_run"].get<bool>() ? " (dry run: nothing was changed)" : "") << "\n";
   } else if (command == "status") {
     for (auto it = reply.begin(); it != reply.end(); ++it)
       out << it.key() << ": " << it.value().dump() << "\n";

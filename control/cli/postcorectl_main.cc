@@ -10,6 +10,7 @@
 
 #include "control/cli/admin_client.h"
 #include "control/cli/command_output.h"
+#include "control/cli/import_request.h"
 #include "control/migrate/quota.h"
 
 using namespace postcore;
@@ -221,6 +222,19 @@ int main(int argc, char** argv) {
   r_rm->callback(set("relay.remove", [&] { req.args = {{"network", name}}; }));
   relay->add_subcommand("list", "list relay networks")->callback(set("relay.list"));
 
+  auto* import =
+      app.add_subcommand("import", "import from an old mail server")->require_subcommand(1);
+  auto* i_acc =
+      import->add_subcommand("accounts", "a CommuniGate-style tab-separated account list");
+  std::string import_domain;
+  bool dry_run = false, strong = false;
+  i_acc->add_option("file", name, "the account list")->required();
+  i_acc->add_option("--domain", import_domain, "domain for names without one");
+  i_acc->add_flag("--dry-run", dry_run, "report what would change, change nothing");
+  i_acc->add_flag("--strong-hashes", strong,
+                  "hash clear-text passwords with yescrypt now (slow) instead of at first login");
+  i_acc->callback(set("import.accounts"));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -243,6 +257,16 @@ int main(int argc, char** argv) {
       if (!kb) return fail(kb.error().message, 2);
       req.args["quota_kb"] = *kb;
     }
+  }
+
+  if (req.command == "import.accounts") {
+    cli::AccountImportOptions o;
+    if (!import_domain.empty()) o.domain = import_domain;
+    o.dry_run = dry_run;
+    o.strong_hashes = strong;
+    auto built = cli::account_import_request(name, o, std::cerr);
+    if (!built) return fail(built.error().message, 2);
+    req.args = std::move(*built);
   }
 
   auto client = cli::AdminClient::connect(data_dir + "/control.sock");

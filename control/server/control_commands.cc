@@ -38,6 +38,7 @@ ControlCommands::ControlCommands(store::Store& store, std::string snapshot_dir)
   add_account_commands();
   add_name_commands();
   add_misc_commands();
+  add_import_commands();
 }
 
 void ControlCommands::add(const std::string& name, bool mutating, Handler handler) {

@@ -36,6 +36,7 @@ class ControlCommands {
   void add_account_commands();
   void add_name_commands();  // aliases, forwarders, groups
   void add_misc_commands();  // status, audit, relay networks
+  void add_import_commands();
 
   store::Store& store_;
   std::string snapshot_dir_;

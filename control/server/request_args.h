@@ -24,6 +24,9 @@ class RequestArgs {
   Result<bool> boolean(const char* name, bool fallback);
   Result<std::optional<uint64_t>> optional_number(const char* name);
   Result<std::vector<std::string>> strings(const char* name);  // absent: empty
+  // The argument as it came, for structured values the command decodes itself; null when
+  // absent.
+  const nlohmann::json* raw(const char* name) { return find(name); }
   Result<void> finish() const;
 
  private:

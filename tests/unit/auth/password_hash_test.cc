@@ -1,5 +1,7 @@
 // hash_password makes yescrypt hashes that verify; needs_rehash says when to replace one.
 #include "control/auth/password_hash.h"
+#include "control/auth/import_hash.h"
+#include "control/auth/password_verify.h"
 
 #include <gtest/gtest.h>
 
@@ -102,6 +104,24 @@ TEST(PasswordHashTest, NeedsRehashFollowsThePolicyCost) {
   ASSERT_TRUE(fresh.ok());
   EXPECT_FALSE(needs_rehash(*fresh, HashPolicy{.hash = {.yescrypt_cost = 4}}));
   EXPECT_TRUE(needs_rehash(*fresh, HashPolicy{}));
+}
+
+}  // namespace
+}  // namespace postcore::auth
+
+namespace postcore::auth {
+namespace {
+
+TEST(ImportHash, VerifiesIsSaltedAndAsksForRehash) {
+  auto a = hash_password_for_import("correct horse");
+  auto b = hash_password_for_import("correct horse");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->rfind("{SSHA512}", 0), 0u);
+  EXPECT_NE(*a, *b);  // random salt
+  EXPECT_TRUE(*verify_password(*a, "correct horse"));
+  EXPECT_FALSE(*verify_password(*a, "correct horsf"));
+  EXPECT_TRUE(needs_rehash(*a, HashPolicy{}));
+  EXPECT_FALSE(hash_password_for_import(std::string("a\0b", 3)));
 }
 
 }  // namespace

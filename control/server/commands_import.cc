@@ -1,0 +1,134 @@
+// Imports: many objects in one transaction, all or nothing, idempotent (a second run of
+// the same file changes nothing), with a dry run that reports what would change.
+#include <cerrno>
+
+#include "control/auth/import_hash.h"
+#include "control/auth/password_hash.h"
+#include "control/auth/password_scheme.h"
+#include "control/auth/password_verify.h"
+#include "control/server/control_commands.h"
+
+namespace postcore::control {
+namespace {
+
+using nlohmann::json;
+
+struct Counts {
+  size_t created = 0, updated = 0, unchanged = 0;
+  void count(store::PutOutcome o) {
+    if (o == store::PutOutcome::created)
+      ++created;
+    else if (o == store::PutOutcome::updated)
+      ++updated;
+    else
+      ++unchanged;
+  }
+};
+
+// A dry run does all the work inside the transaction, then undoes it with this error.
+constexpr int kDryRun = ECANCELED;
+
+// One account of the import, decoded from the request.
+struct ImportedAccount {
+  std::string address, real_name, password, password_hash, where;
+  std::optional<uint64_t> quota_kb;
+};
+
+Result<ImportedAccount> decode_account(const json& j) {
+  if (!j.is_object()) return make_error(EINVAL, "import.accounts: each account must be an object");
+  ImportedAccount a;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    if (k == "quota_kb") {
+      if (!it->is_null() && !it->is_number_unsigned())
+        return make_error(EINVAL, "import.accounts: quota_kb must be a whole number");
+      if (it->is_number_unsigned()) a.quota_kb = it->get<uint64_t>();
+      continue;
+    }
+    std::string* field = k == "address"         ? &a.address
+                         : k == "real_name"     ? &a.real_name
+                         : k == "password"      ? &a.password
+                         : k == "password_hash" ? &a.password_hash
+                         : k == "where"         ? &a.where
+                                                : nullptr;
+    if (!field) return make_error(EINVAL, "import.accounts: unknown account field \"" + k + "\"");
+    if (!it->is_string()) return make_error(EINVAL, "import.accounts: " + k + " must be a string");
+    *field = it->get<std::string>();
+  }
+  if (a.address.empty()) return make_error(EINVAL, "import.accounts: an account has no address");
+  return a;
+}
+
+Error at(const ImportedAccount& a, const Error& e) {
+  return make_error(e.code, (a.where.empty() ? a.address : a.where) + ": " + e.message);
+}
+
+}  // namespace
+
+void ControlCommands::add_import_commands() {
+  add("import.accounts", true, [this](const store::Actor& actor, RequestArgs& a) -> Result<json> {
+    auto origin = a.string("origin");
+    auto dry_run = a.boolean("dry_run", false);
+    auto strong = a.boolean("strong_hashes", false);
+    if (!origin) return origin.error();
+    if (!dry_run) return dry_run.error();
+    if (!strong) return strong.error();
+    const json* list = a.raw("accounts");
+    if (auto f = a.finish(); !f) return f.error();
+    if (!list || !list->is_array())
+      return make_error(EINVAL, "import.accounts: \"accounts\" must be a list");
+
+    store::Actor importer{actor.uid, "import:" + *origin};
+    Counts counts;
+    Result<void> done = store_.transaction([&](store::Store& st) -> Result<void> {
+      for (const json& item : *list) {
+        auto acc = decode_account(item);
+        if (!acc) return acc.error();
+        directory::Account account;
+        size_t at_sign = acc->address.rfind('@');
+        if (at_sign == std::string::npos) return at(*acc, make_error(EINVAL, "not an address"));
+        auto existing = st.get_account(acc->address);
+        if (existing) {
+          account = *existing;
+        } else if (existing.error().code == ENOENT) {
+          account.name = acc->address.substr(0, at_sign);
+          account.domain = acc->address.substr(at_sign + 1);
+        } else {
+          return at(*acc, existing.error());
+        }
+        if (!acc->real_name.empty() || !existing) account.real_name = acc->real_name;
+        if (acc->quota_kb) account.quota_kb = *acc->quota_kb;
+        if (!acc->password.empty()) {
+          // Keep a stored hash that already verifies: a second import changes nothing.
+          bool same = false;
+          if (existing && !existing->password_hash.empty()) {
+            auto v = auth::verify_password(existing->password_hash, acc->password);
+            same = v && *v;
+          }
+          if (!same) {
+            auto hash = *strong ? auth::hash_password(acc->password)
+                                : auth::hash_password_for_import(acc->password);
+            if (!hash) return at(*acc, hash.error());
+            account.password_hash = *hash;
+          }
+        } else if (!acc->password_hash.empty()) {
+          if (auto parsed = auth::parse_stored_password(acc->password_hash); !parsed)
+            return at(*acc, parsed.error());
+          account.password_hash = acc->password_hash;
+        }
+        auto outcome = st.put_account(importer, account);
+        if (!outcome) return at(*acc, outcome.error());
+        counts.count(*outcome);
+      }
+      if (*dry_run) return make_error(kDryRun, "dry run");
+      return {};
+    });
+    if (!done && done.error().code != kDryRun) return done.error();
+    return json{{"created", counts.created},
+                {"updated", counts.updated},
+                {"unchanged", counts.unchanged},
+                {"dry_run", *dry_run}};
+  });
+}
+
+}  // namespace postcore::control

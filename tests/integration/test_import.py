@@ -1,0 +1,88 @@
+"""`postcorectl import accounts` against a real `postcore up`: a 10,000-account
+CommuniGate-style list goes in as one transaction, a second run changes nothing, a bad
+line refuses the whole file with FILE:LINE:COLUMN, and the accounts answer RCPT."""
+import os
+import smtplib
+import time
+import unittest
+
+from harness import Appliance
+
+
+def rcpt(app, address):
+    with smtplib.SMTP('127.0.0.1', app.smtp_port, timeout=30) as s:
+        s.ehlo('client.example')
+        s.mail('sender@outside.example')
+        return s.rcpt(address)[0]
+
+
+class ImportAccounts(unittest.TestCase):
+    def setUp(self):
+        self.app = Appliance().start()
+        self.app.ctl('domain', 'add', 'example.com')
+        # The domain reaches the dataplane with the next snapshot poll.
+        deadline = time.monotonic() + 5
+        while rcpt(self.app, 'postmaster@example.com') != 250:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+
+    def tearDown(self):
+        rc = self.app.stop()
+        log = self.app.read_log()
+        self.app.tmp.cleanup()
+        self.assertEqual(rc, 0, log)
+
+    def write(self, name, text, newline='\n'):
+        path = os.path.join(self.app.tmp.name, name)
+        with open(path, 'w', newline=newline, encoding='utf-8') as f:
+            f.write(text)
+        return path
+
+    def test_ten_thousand_accounts_in_one_transaction(self):
+        rows = ['Name\tPassword\tRealName\tQuota\tMailToAll']
+        rows += [f'user{i}\tpw{i}\tUser {i}\t{i % 5 + 1}M\tyes' for i in range(10000)]
+        # As exported on Windows: CRLF, a BOM and a trailing Ctrl-Z.
+        path = self.write('accounts.tsv', '\ufeff' + '\r\n'.join(rows) + '\r\n\x1a', newline='')
+        dry = self.app.ctl('import', 'accounts', path, '--domain', 'example.com', '--dry-run')
+        self.assertIn('10000 created, 0 updated, 0 unchanged (dry run', dry.stdout)
+        self.assertEqual(rcpt(self.app, 'user5@example.com'), 550)  # the dry run changed nothing
+        start = time.monotonic()
+        first = self.app.ctl('import', 'accounts', path, '--domain', 'example.com')
+        took = time.monotonic() - start
+        self.assertEqual(first.stdout.strip(), '10000 created, 0 updated, 0 unchanged')
+        self.assertIn('"MailToAll" is not imported', first.stderr)
+        print(f'imported 10000 accounts in {took:.2f} s')
+        second = self.app.ctl('import', 'accounts', path, '--domain', 'example.com')
+        self.assertEqual(second.stdout.strip(), '0 created, 0 updated, 10000 unchanged')
+        deadline = time.monotonic() + 5
+        while rcpt(self.app, 'user9999@example.com') != 250:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        self.assertEqual(rcpt(self.app, 'user10000@example.com'), 550)
+        shown = self.app.ctl('--json', 'account', 'show', 'user3@example.com').stdout
+        self.assertIn('"quota_kb": 4096', shown)
+
+    def test_bad_line_refuses_the_whole_file(self):
+        path = self.write('bad.tsv', 'Name\tPassword\n# a comment\nok1\tx\n\nbad name\ty\nok2\tz\n')
+        r = self.app.ctl('import', 'accounts', path, '--domain', 'example.com', check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertTrue(r.stderr.startswith(f'postcorectl: {path}:5:4: '), r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+        self.assertEqual(rcpt(self.app, 'ok1@example.com'), 550)
+
+    def test_no_break_spaces_are_named(self):
+        path = self.write('web.tsv', 'Name\u00a0Password\nalice\u00a0x\n')
+        r = self.app.ctl('import', 'accounts', path, '--domain', 'example.com', check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('no-break space', r.stderr)
+
+    def test_unknown_domain_fails_as_a_whole(self):
+        path = self.write('other.tsv', 'Name\tPassword\nalice@example.com\tx\nbob@nowhere.test\ty\n')
+        r = self.app.ctl('import', 'accounts', path, check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f'{path}:3', r.stderr)
+        self.assertEqual(rcpt(self.app, 'alice@example.com'), 550)
+
+
+if __name__ == '__main__':
+    unittest.main()
