@@ -26,7 +26,7 @@ struct Account {
   std::string name;    // local part: "alice"
   std::string domain;  // "example.com"
   std::string real_name;
-  std::string password_hash;  // crypt(3)-style or {SCHEME} string; never clear text
+  std::string password_hash;        // crypt(3)-style or {SCHEME} string; never clear text
   uint8_t services = kAllServices;  // Service bits that are enabled
   uint64_t quota_kb = 0;            // 0: no quota
 };
