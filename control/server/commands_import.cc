@@ -40,9 +40,10 @@ Result<ImportedAccount> decode_account(const json& j) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     if (k == "quota_kb") {
-      if (!it->is_null() && !it->is_number_unsigned())
+      if (it->is_null()) continue;
+      if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0))
         return make_error(EINVAL, "import.accounts: quota_kb must be a whole number");
-      if (it->is_number_unsigned()) a.quota_kb = it->get<uint64_t>();
+      a.quota_kb = it->get<uint64_t>();
       continue;
     }
     std::string* field = k == "address"         ? &a.address

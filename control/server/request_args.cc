@@ -38,7 +38,9 @@ Result<bool> RequestArgs::boolean(const char* name, bool fallback) {
 Result<std::optional<uint64_t>> RequestArgs::optional_number(const char* name) {
   const nlohmann::json* v = find(name);
   if (!v) return std::optional<uint64_t>();
-  if (!v->is_number_unsigned()) return wrong_type(name, "a whole number");
+  // Either integer kind: a JSON parser makes 7 unsigned, a json built in code signed.
+  if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<int64_t>() < 0))
+    return wrong_type(name, "a whole number");
   return std::optional<uint64_t>(v->get<uint64_t>());
 }
 
