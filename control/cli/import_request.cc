@@ -2,6 +2,7 @@
 
 #include "control/migrate/account_list.h"
 #include "control/migrate/read_file.h"
+#include "control/migrate/unix_users.h"
 
 namespace postcore::cli {
 
@@ -10,7 +11,7 @@ Result<nlohmann::json> account_import_request(const std::string& path,
                                               std::ostream& notes) {
   auto bytes = migrate::read_file(path);
   if (!bytes) return bytes.error();
-  auto list = migrate::parse_account_list(migrate::InputFile{path, std::move(*bytes)},
+  auto list = migrate::parse_account_list(migrate::InputFile{path, *bytes},
                                           migrate::AccountListOptions{options.domain});
   if (!list) return list.error();
   for (const auto& w : list->warnings) notes << w.to_string() << "\n";
@@ -30,6 +31,49 @@ Result<nlohmann::json> account_import_request(const std::string& path,
                         {"dry_run", options.dry_run},
                         {"strong_hashes", options.strong_hashes},
                         {"accounts", std::move(accounts)}};
+}
+
+Result<nlohmann::json> passwd_import_request(const std::string& passwd_path,
+                                             const PasswdImportOptions& options,
+                                             std::ostream& notes) {
+  auto passwd = migrate::read_file(passwd_path);
+  if (!passwd) return passwd.error();
+  // InputFile only views the bytes: they live here until parsing is done.
+  std::string shadow_bytes;
+  std::optional<migrate::InputFile> shadow;
+  if (options.shadow) {
+    auto bytes = migrate::read_file(*options.shadow);
+    if (!bytes) return bytes.error();
+    shadow_bytes = std::move(*bytes);
+    shadow = migrate::InputFile{*options.shadow, shadow_bytes};
+  }
+  auto users =
+      migrate::parse_unix_users(migrate::InputFile{passwd_path, *passwd}, std::move(shadow),
+                                migrate::UnixUsersOptions{options.domain, options.min_uid});
+  if (!users) return users.error();
+  for (const auto& skipped : users->skipped) notes << skipped.note.to_string() << "\n";
+  for (const auto& w : users->warnings) notes << w.to_string() << "\n";
+  nlohmann::json accounts = nlohmann::json::array();
+  for (const auto& u : users->accounts) {
+    accounts.push_back({{"address", u.address()},
+                        {"real_name", u.real_name},
+                        {"password_hash", u.password_hash},
+                        {"where", passwd_path + ":" + std::to_string(u.passwd_line)}});
+  }
+  return nlohmann::json{{"origin", passwd_path},
+                        {"dry_run", options.dry_run},
+                        {"strong_hashes", false},
+                        {"accounts", std::move(accounts)}};
+}
+
+void write_account_list(std::ostream& out, const nlohmann::json& accounts) {
+  out << "Name\tUnixPassword\tRealName\tQuota\n";
+  for (const auto& a : accounts) {
+    uint64_t kb = a["quota_kb"].get<uint64_t>();
+    out << a["address"].get<std::string>() << "\t" << a["password_hash"].get<std::string>() << "\t"
+        << a["real_name"].get<std::string>() << "\t"
+        << (kb == 0 ? std::string("unlimited") : std::to_string(kb) + "K") << "\n";
+  }
 }
 
 }  // namespace postcore::cli

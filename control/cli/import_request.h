@@ -24,4 +24,21 @@ Result<nlohmann::json> account_import_request(const std::string& path,
                                               const AccountImportOptions& options,
                                               std::ostream& notes);
 
+struct PasswdImportOptions {
+  std::string domain;
+  std::optional<std::string> shadow;  // path
+  uint32_t min_uid = 1000;
+  bool dry_run = false;
+};
+
+// Reads passwd (and shadow) files: one account per login user; skipped users and why go
+// to `notes`. The request is the same import.accounts as for account lists.
+Result<nlohmann::json> passwd_import_request(const std::string& passwd_path,
+                                             const PasswdImportOptions& options,
+                                             std::ostream& notes);
+
+// The account list format again, from an export.accounts reply: an export imports back
+// unchanged.
+void write_account_list(std::ostream& out, const nlohmann::json& accounts);
+
 }  // namespace postcore::cli

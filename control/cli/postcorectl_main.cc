@@ -234,6 +234,20 @@ int main(int argc, char** argv) {
   i_acc->add_flag("--strong-hashes", strong,
                   "hash clear-text passwords with yescrypt now (slow) instead of at first login");
   i_acc->callback(set("import.accounts"));
+  auto* i_pw = import->add_subcommand("passwd", "the login users of a Unix mail server");
+  std::string shadow;
+  uint32_t min_uid = 1000;
+  i_pw->add_option("passwd", name, "the passwd file")->required();
+  i_pw->add_option("--shadow", shadow, "the shadow file with the password hashes");
+  i_pw->add_option("--domain", import_domain, "domain of the accounts")->required();
+  i_pw->add_option("--min-uid", min_uid, "lower UIDs are system users (default 1000)");
+  i_pw->add_flag("--dry-run", dry_run, "report what would change, change nothing");
+  i_pw->callback(set("import.passwd"));
+
+  auto* exp = app.add_subcommand("export", "export in the import formats")->require_subcommand(1);
+  auto* e_acc = exp->add_subcommand("accounts", "accounts as a tab-separated account list");
+  e_acc->add_option("--domain", import_domain, "only this domain");
+  e_acc->callback(set("export.accounts"));
 
   try {
     app.parse(argc, argv);
@@ -269,6 +283,20 @@ int main(int argc, char** argv) {
     req.args = std::move(*built);
   }
 
+  if (req.command == "import.passwd") {
+    cli::PasswdImportOptions o;
+    o.domain = import_domain;
+    if (!shadow.empty()) o.shadow = shadow;
+    o.min_uid = min_uid;
+    o.dry_run = dry_run;
+    auto built = cli::passwd_import_request(name, o, std::cerr);
+    if (!built) return fail(built.error().message, 2);
+    req.command = "import.accounts";
+    req.args = std::move(*built);
+  }
+  if (req.command == "export.accounts" && !import_domain.empty())
+    req.args = {{"domain", import_domain}};
+
   auto client = cli::AdminClient::connect(data_dir + "/control.sock");
   if (!client) {
     int err = client.error().code;
@@ -286,6 +314,8 @@ int main(int argc, char** argv) {
   }
   if (as_json)
     std::cout << reply->dump(2) << "\n";
+  else if (req.command == "export.accounts")
+    cli::write_account_list(std::cout, *reply);
   else
     cli::print_text(std::cout, req.command, *reply);
   return 0;

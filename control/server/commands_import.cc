@@ -130,6 +130,32 @@ void ControlCommands::add_import_commands() {
                 {"unchanged", counts.unchanged},
                 {"dry_run", *dry_run}};
   });
+  // Everything import.accounts needs to recreate the accounts, password hashes included
+  // (the socket admits only root and the admin group).
+  add("export.accounts", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
+    auto domain = a.optional_string("domain");
+    if (!domain) return domain.error();
+    if (auto f = a.finish(); !f) return f.error();
+    std::vector<std::string> domains;
+    if (*domain) {
+      domains.push_back(**domain);
+    } else {
+      auto all = store_.list_domains();
+      if (!all) return all.error();
+      for (const auto& d : *all) domains.push_back(d.name);
+    }
+    json out = json::array();
+    for (const auto& d : domains) {
+      auto accounts = store_.list_accounts(d);
+      if (!accounts) return accounts.error();
+      for (const auto& acc : *accounts)
+        out.push_back({{"address", acc.name + "@" + acc.domain},
+                       {"real_name", acc.real_name},
+                       {"password_hash", acc.password_hash},
+                       {"quota_kb", acc.quota_kb}});
+    }
+    return out;
+  });
 }
 
 }  // namespace postcore::control

@@ -84,5 +84,55 @@ class ImportAccounts(unittest.TestCase):
         self.assertEqual(rcpt(self.app, 'alice@example.com'), 550)
 
 
+# `openssl passwd -6 -salt saltsalt secret` and `openssl passwd -1 -salt abc secret`.
+SHA512_CRYPT = '$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1'
+MD5_CRYPT = '$1$abc$iCQ2D3nhptRYi27fDYv2s1'
+
+
+class ImportPasswdAndExport(ImportAccounts):
+    # Only the tests below; the inherited ones already ran in ImportAccounts.
+    test_ten_thousand_accounts_in_one_transaction = None
+    test_bad_line_refuses_the_whole_file = None
+    test_no_break_spaces_are_named = None
+    test_unknown_domain_fails_as_a_whole = None
+
+    def test_passwd_and_shadow(self):
+        passwd = self.write('passwd', '\n'.join([
+            'root:x:0:0:root:/root:/bin/bash',
+            'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin',
+            'alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash',
+            'bob:x:1001:1001:Bob:/home/bob:/usr/sbin/nologin',
+            'carol:x:1002:1002:Carol:/home/carol:/bin/sh',
+            'dave:x:1003:1003:Dave:/home/dave:/bin/bash',
+        ]) + '\n')
+        shadow = self.write('shadow', '\n'.join([
+            'root:*:19000:0:99999:7:::',
+            'daemon:*:19000:0:99999:7:::',
+            f'alice:{SHA512_CRYPT}:19000:0:99999:7:::',
+            f'bob:{MD5_CRYPT}:19000:0:99999:7:::',
+            f'carol:!{MD5_CRYPT}:19000:0:99999:7:::',
+            'dave::19000:0:99999:7:::',
+        ]) + '\n')
+        r = self.app.ctl('import', 'passwd', passwd, '--shadow', shadow, '--domain', 'example.com')
+        self.assertEqual(r.stdout.strip(), '1 created, 0 updated, 0 unchanged')
+        for login in ('bob', 'carol', 'dave'):
+            self.assertIn(login, r.stderr)  # every skipped login user is reported
+        exported = self.app.ctl('export', 'accounts', '--domain', 'example.com').stdout
+        self.assertEqual(exported, 'Name\tUnixPassword\tRealName\tQuota\n'
+                         f'alice@example.com\t{SHA512_CRYPT}\tAlice Liddell\tunlimited\n')
+
+    def test_export_imports_back_unchanged(self):
+        rows = ['Name\tPassword\tUnixPassword\tRealName\tQuota',
+                'ann\tpw1\t\tAnn\t2M', f'ben\t\t{MD5_CRYPT}\tBen\t',
+                f'cid\t\t{SHA512_CRYPT}\tCid C\tunlimited']
+        self.app.ctl('import', 'accounts', self.write('in.tsv', '\n'.join(rows) + '\n'),
+                     '--domain', 'example.com')
+        exported = self.app.ctl('export', 'accounts').stdout
+        self.assertIn(f'ben@example.com\t{MD5_CRYPT}\tBen\tunlimited', exported)
+        self.assertIn('ann@example.com\t{SSHA512}', exported)
+        again = self.app.ctl('import', 'accounts', self.write('out.tsv', exported))
+        self.assertEqual(again.stdout.strip(), '0 created, 0 updated, 3 unchanged')
+
+
 if __name__ == '__main__':
     unittest.main()
