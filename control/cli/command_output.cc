@@ -80,7 +80,7 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
           << e["action"].get<std::string>() << "  " << e["object"].get<std::string>()
           << (e["detail"].get<std::string>().empty() ? "" : "  " + e["detail"].get<std::string>())
           << "\n";
-  } else if (command == "import.accounts") {
+  } else if (command == "import.accounts" || command == "import.aliases") {
     out << reply["created"].get<uint64_t>() << " created, " << reply["updated"].get<uint64_t>()
         << " updated, " << reply["unchanged"].get<uint64_t>() << " unchanged"
         << (reply["dry_run"].get<bool>() ? " (dry run: nothing was changed)" : "") << "\n";

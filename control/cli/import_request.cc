@@ -1,6 +1,8 @@
 #include "control/cli/import_request.h"
 
 #include "control/migrate/account_list.h"
+#include "control/migrate/alias_plan.h"
+#include "control/migrate/aliases_file.h"
 #include "control/migrate/read_file.h"
 #include "control/migrate/unix_users.h"
 
@@ -64,6 +66,35 @@ Result<nlohmann::json> passwd_import_request(const std::string& passwd_path,
                         {"dry_run", options.dry_run},
                         {"strong_hashes", false},
                         {"accounts", std::move(accounts)}};
+}
+
+Result<nlohmann::json> aliases_import_request(const std::string& path, const std::string& domain,
+                                              bool dry_run, std::ostream& notes) {
+  auto bytes = migrate::read_file(path);
+  if (!bytes) return bytes.error();
+  auto file =
+      migrate::parse_aliases(migrate::InputFile{path, *bytes}, migrate::AliasesOptions{domain});
+  if (!file) return file.error();
+  migrate::AliasPlan plan = migrate::plan_aliases(*file);
+  for (const auto& n : plan.not_imported) notes << n.to_string() << "\n";
+  auto where = [&](uint32_t line) { return path + ":" + std::to_string(line); };
+  for (const auto& k : plan.keep_and_forward)
+    notes << where(k.line) << ": " << k.account
+          << ": not imported: an account that keeps its mail and forwards a copy\n";
+  nlohmann::json aliases = nlohmann::json::array(), forwarders = nlohmann::json::array(),
+                 groups = nlohmann::json::array();
+  for (const auto& a : plan.account_aliases)
+    aliases.push_back({{"name", a.name}, {"account", a.account}, {"where", where(a.line)}});
+  for (const auto& f : plan.forwarders)
+    forwarders.push_back({{"name", f.name}, {"target", f.address}, {"where", where(f.line)}});
+  for (const auto& g : plan.groups)
+    groups.push_back({{"name", g.name}, {"members", g.members}, {"where", where(g.line)}});
+  return nlohmann::json{{"origin", path},
+                        {"domain", plan.domain},
+                        {"dry_run", dry_run},
+                        {"account_aliases", std::move(aliases)},
+                        {"forwarders", std::move(forwarders)},
+                        {"groups", std::move(groups)}};
 }
 
 void write_account_list(std::ostream& out, const nlohmann::json& accounts) {

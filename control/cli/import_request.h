@@ -37,6 +37,11 @@ Result<nlohmann::json> passwd_import_request(const std::string& passwd_path,
                                              const PasswdImportOptions& options,
                                              std::ostream& notes);
 
+// Reads an aliases(5) file; aliases that cannot be imported (":include:", "|command",
+// "/file", keep-and-forward) are listed with their lines in `notes`.
+Result<nlohmann::json> aliases_import_request(const std::string& path, const std::string& domain,
+                                              bool dry_run, std::ostream& notes);
+
 // The account list format again, from an export.accounts reply: an export imports back
 // unchanged.
 void write_account_list(std::ostream& out, const nlohmann::json& accounts);

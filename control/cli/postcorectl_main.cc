@@ -244,6 +244,12 @@ int main(int argc, char** argv) {
   i_pw->add_flag("--dry-run", dry_run, "report what would change, change nothing");
   i_pw->callback(set("import.passwd"));
 
+  auto* i_al = import->add_subcommand("aliases", "a sendmail/Postfix aliases file");
+  i_al->add_option("file", name, "the aliases file")->required();
+  i_al->add_option("--domain", import_domain, "domain of the aliases")->required();
+  i_al->add_flag("--dry-run", dry_run, "report what would change, change nothing");
+  i_al->callback(set("import.aliases"));
+
   auto* exp = app.add_subcommand("export", "export in the import formats")->require_subcommand(1);
   auto* e_acc = exp->add_subcommand("accounts", "accounts as a tab-separated account list");
   e_acc->add_option("--domain", import_domain, "only this domain");
@@ -292,6 +298,11 @@ int main(int argc, char** argv) {
     auto built = cli::passwd_import_request(name, o, std::cerr);
     if (!built) return fail(built.error().message, 2);
     req.command = "import.accounts";
+    req.args = std::move(*built);
+  }
+  if (req.command == "import.aliases") {
+    auto built = cli::aliases_import_request(name, import_domain, dry_run, std::cerr);
+    if (!built) return fail(built.error().message, 2);
     req.args = std::move(*built);
   }
   if (req.command == "export.accounts" && !import_domain.empty())

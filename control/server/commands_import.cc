@@ -130,6 +130,68 @@ void ControlCommands::add_import_commands() {
                 {"unchanged", counts.unchanged},
                 {"dry_run", *dry_run}};
   });
+  // An aliases file's plan (postcorectl decides what each alias becomes): account aliases,
+  // forwarders and groups, all in one transaction.
+  add("import.aliases", true, [this](const store::Actor& actor, RequestArgs& a) -> Result<json> {
+    auto origin = a.string("origin");
+    auto domain = a.string("domain");
+    auto dry_run = a.boolean("dry_run", false);
+    const json* aliases = a.raw("account_aliases");
+    const json* forwarders = a.raw("forwarders");
+    const json* groups = a.raw("groups");
+    if (!origin) return origin.error();
+    if (!domain) return domain.error();
+    if (!dry_run) return dry_run.error();
+    if (auto f = a.finish(); !f) return f.error();
+    for (const json* list : {aliases, forwarders, groups})
+      if (list && !list->is_array())
+        return make_error(EINVAL, "import.aliases: every part of the plan must be a list");
+    store::Actor importer{actor.uid, "import:" + *origin};
+    Counts counts;
+    // Each entry names its line, so an error says where in the file it came from.
+    auto text = [](const json& j, const char* key) -> Result<std::string> {
+      auto it = j.find(key);
+      if (it == j.end() || !it->is_string())
+        return make_error(EINVAL, std::string("import.aliases: \"") + key + "\" must be a string");
+      return it->get<std::string>();
+    };
+    Result<void> done = store_.transaction([&](store::Store& st) -> Result<void> {
+      for (const json& e : aliases ? *aliases : json::array()) {
+        auto name = text(e, "name"), account = text(e, "account"), where = text(e, "where");
+        if (!name || !account || !where) return make_error(EINVAL, "import.aliases: bad alias");
+        auto r = st.put_account_alias(importer, {*name, *domain, *account});
+        if (!r) return make_error(r.error().code, *where + ": " + r.error().message);
+        counts.count(*r);
+      }
+      for (const json& e : forwarders ? *forwarders : json::array()) {
+        auto name = text(e, "name"), target = text(e, "target"), where = text(e, "where");
+        if (!name || !target || !where) return make_error(EINVAL, "import.aliases: bad forwarder");
+        auto r = st.put_forwarder(importer, {*name, *domain, *target});
+        if (!r) return make_error(r.error().code, *where + ": " + r.error().message);
+        counts.count(*r);
+      }
+      for (const json& e : groups ? *groups : json::array()) {
+        auto name = text(e, "name"), where = text(e, "where");
+        if (!name || !where || !e.contains("members") || !e["members"].is_array())
+          return make_error(EINVAL, "import.aliases: bad group");
+        directory::Group g{*name, *domain, "", {}};
+        for (const auto& m : e["members"]) {
+          if (!m.is_string()) return make_error(EINVAL, "import.aliases: bad group member");
+          g.members.push_back(m.get<std::string>());
+        }
+        auto r = st.put_group(importer, g);
+        if (!r) return make_error(r.error().code, *where + ": " + r.error().message);
+        counts.count(*r);
+      }
+      if (*dry_run) return make_error(kDryRun, "dry run");
+      return {};
+    });
+    if (!done && done.error().code != kDryRun) return done.error();
+    return json{{"created", counts.created},
+                {"updated", counts.updated},
+                {"unchanged", counts.unchanged},
+                {"dry_run", *dry_run}};
+  });
   // Everything import.accounts needs to recreate the accounts, password hashes included
   // (the socket admits only root and the admin group).
   add("export.accounts", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {

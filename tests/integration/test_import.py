@@ -133,6 +133,37 @@ class ImportPasswdAndExport(ImportAccounts):
         again = self.app.ctl('import', 'accounts', self.write('out.tsv', exported))
         self.assertEqual(again.stdout.strip(), '0 created, 0 updated, 3 unchanged')
 
+    def test_aliases_file(self):
+        self.app.ctl('account', 'add', 'alice@example.com')
+        self.app.ctl('account', 'add', 'bob@example.com')
+        path = self.write('aliases', '\n'.join([
+            '# /etc/aliases from the old server',
+            'postmaster: alice',
+            'al: alice',
+            'ext: someone@elsewhere.example',
+            'team: alice, bob,',
+            '  someone@elsewhere.example',
+            'prog: "|/usr/bin/vacation bob"',
+            'list: :include:/etc/mail/list',
+        ]) + '\n')
+        dry = self.app.ctl('import', 'aliases', path, '--domain', 'example.com', '--dry-run')
+        self.assertIn('(dry run', dry.stdout)
+        r = self.app.ctl('import', 'aliases', path, '--domain', 'example.com')
+        self.assertEqual(r.stdout.strip(), '4 created, 0 updated, 0 unchanged')
+        self.assertIn(f'{path}:7:', r.stderr)  # |command: listed with its line, not imported
+        self.assertIn(f'{path}:8:', r.stderr)  # :include: likewise
+        again = self.app.ctl('import', 'aliases', path, '--domain', 'example.com')
+        self.assertEqual(again.stdout.strip(), '0 created, 0 updated, 4 unchanged')
+        members = self.app.ctl('group', 'show', 'team@example.com').stdout
+        self.assertIn('member:    bob@example.com', members)
+        self.assertIn('member:    someone@elsewhere.example', members)
+        deadline = time.monotonic() + 5
+        while rcpt(self.app, 'al@example.com') != 250:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        self.assertEqual(rcpt(self.app, 'ext@example.com'), 250)
+        self.assertEqual(rcpt(self.app, 'prog@example.com'), 550)
+
 
 if __name__ == '__main__':
     unittest.main()
