@@ -1,6 +1,7 @@
 // Imports: many objects in one transaction, all or nothing, idempotent (a second run of
 // the same file changes nothing), with a dry run that reports what would change.
 #include <cerrno>
+#include <functional>
 
 #include "control/auth/import_hash.h"
 #include "control/auth/password_hash.h"
@@ -25,8 +26,24 @@ struct Counts {
   }
 };
 
-// A dry run does all the work inside the transaction, then undoes it with this error.
-constexpr int kDryRun = ECANCELED;
+// Runs one import as a single transaction. `body` puts every object and counts the
+// outcomes; a dry run does all the work, then rolls it back, so it reports exactly what
+// the real run would change.
+Result<json> run_import(store::Store& store, bool dry_run,
+                        const std::function<Result<void>(store::Store&, Counts&)>& body) {
+  constexpr int kDryRun = ECANCELED;  // the error that undoes a dry run
+  Counts counts;
+  Result<void> done = store.transaction([&](store::Store& st) -> Result<void> {
+    if (auto r = body(st, counts); !r) return r;
+    if (dry_run) return make_error(kDryRun, "dry run");
+    return {};
+  });
+  if (!done && done.error().code != kDryRun) return done.error();
+  return json{{"created", counts.created},
+              {"updated", counts.updated},
+              {"unchanged", counts.unchanged},
+              {"dry_run", dry_run}};
+}
 
 // One account of the import, decoded from the request.
 struct ImportedAccount {
@@ -80,8 +97,7 @@ void ControlCommands::add_import_commands() {
       return make_error(EINVAL, "import.accounts: \"accounts\" must be a list");
 
     store::Actor importer{actor.uid, "import:" + *origin};
-    Counts counts;
-    Result<void> done = store_.transaction([&](store::Store& st) -> Result<void> {
+    return run_import(store_, *dry_run, [&](store::Store& st, Counts& counts) -> Result<void> {
       for (const json& item : *list) {
         auto acc = decode_account(item);
         if (!acc) return acc.error();
@@ -121,14 +137,8 @@ void ControlCommands::add_import_commands() {
         if (!outcome) return at(*acc, outcome.error());
         counts.count(*outcome);
       }
-      if (*dry_run) return make_error(kDryRun, "dry run");
       return {};
     });
-    if (!done && done.error().code != kDryRun) return done.error();
-    return json{{"created", counts.created},
-                {"updated", counts.updated},
-                {"unchanged", counts.unchanged},
-                {"dry_run", *dry_run}};
   });
   // An aliases file's plan (postcorectl decides what each alias becomes): account aliases,
   // forwarders and groups, all in one transaction.
@@ -147,7 +157,6 @@ void ControlCommands::add_import_commands() {
       if (list && !list->is_array())
         return make_error(EINVAL, "import.aliases: every part of the plan must be a list");
     store::Actor importer{actor.uid, "import:" + *origin};
-    Counts counts;
     // Each entry names its line, so an error says where in the file it came from.
     auto text = [](const json& j, const char* key) -> Result<std::string> {
       auto it = j.find(key);
@@ -155,7 +164,7 @@ void ControlCommands::add_import_commands() {
         return make_error(EINVAL, std::string("import.aliases: \"") + key + "\" must be a string");
       return it->get<std::string>();
     };
-    Result<void> done = store_.transaction([&](store::Store& st) -> Result<void> {
+    return run_import(store_, *dry_run, [&](store::Store& st, Counts& counts) -> Result<void> {
       for (const json& e : aliases ? *aliases : json::array()) {
         auto name = text(e, "name"), account = text(e, "account"), where = text(e, "where");
         if (!name || !account || !where) return make_error(EINVAL, "import.aliases: bad alias");
@@ -183,14 +192,8 @@ void ControlCommands::add_import_commands() {
         if (!r) return make_error(r.error().code, *where + ": " + r.error().message);
         counts.count(*r);
       }
-      if (*dry_run) return make_error(kDryRun, "dry run");
       return {};
     });
-    if (!done && done.error().code != kDryRun) return done.error();
-    return json{{"created", counts.created},
-                {"updated", counts.updated},
-                {"unchanged", counts.unchanged},
-                {"dry_run", *dry_run}};
   });
   // Everything import.accounts needs to recreate the accounts, password hashes included
   // (the socket admits only root and the admin group).
