@@ -20,30 +20,30 @@ TEST(RequestArgs, ReadsTypedValues) {
 
 struct BadCase {
   json args;
-  std::function<bool(RequestArgs&)> read;  // true when the read itself failed as expected
+  std::function<Error(RequestArgs&)> read;  // the error the read gave
   const char* message;
 };
 
 TEST(RequestArgs, RefusesWithExactMessages) {
   const std::vector<BadCase> cases = {
-      {json::object(), [](RequestArgs& a) { return !a.string("name"); },
+      {json::object(), [](RequestArgs& a) { return a.string("name").error(); },
        "cmd: argument \"name\" is required"},
       {{{"name", 3}},
-       [](RequestArgs& a) { return !a.string("name"); },
+       [](RequestArgs& a) { return a.string("name").error(); },
        "cmd: argument \"name\" must be a string"},
       {{{"flag", "yes"}},
-       [](RequestArgs& a) { return !a.boolean("flag", false); },
+       [](RequestArgs& a) { return a.boolean("flag", false).error(); },
        "cmd: argument \"flag\" must be true or false"},
       {{{"n", -1}},
-       [](RequestArgs& a) { return !a.optional_number("n"); },
+       [](RequestArgs& a) { return a.optional_number("n").error(); },
        "cmd: argument \"n\" must be a whole number"},
       {{{"list", {"a", 1}}},
-       [](RequestArgs& a) { return !a.strings("list"); },
+       [](RequestArgs& a) { return a.strings("list").error(); },
        "cmd: argument \"list\" must be a list of strings"},
   };
   for (const auto& c : cases) {
     RequestArgs a(c.args, "cmd");
-    EXPECT_TRUE(c.read(a)) << c.message;
+    EXPECT_EQ(c.read(a).message, c.message);
   }
   json typo = {{"name", "x"}, {"nmae", "y"}};
   RequestArgs a(typo, "cmd");
