@@ -36,7 +36,13 @@ constexpr std::chrono::milliseconds kMaxBackoff{10000};
 pid_t spawn(const ChildSpec& spec, const sigset_t& original_mask) {
   pid_t pid = fork();
   if (pid != 0) return pid;
-  sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+  // The stop signals stay blocked across exec: a child unblocks them once its handler is
+  // in place, so a SIGTERM that arrives while it starts is held, never fatal.
+  sigset_t child_mask = original_mask;
+  sigaddset(&child_mask, SIGTERM);
+  sigaddset(&child_mask, SIGINT);
+  sigaddset(&child_mask, SIGHUP);
+  sigprocmask(SIG_SETMASK, &child_mask, nullptr);
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(spec.executable.c_str()));
   for (const auto& a : spec.args) argv.push_back(const_cast<char*>(a.c_str()));
