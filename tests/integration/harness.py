@@ -35,6 +35,18 @@ def free_port_base():
     raise RuntimeError('no free port base found')
 
 
+def wait_unix_socket(path, deadline):
+    """True once something accepts connections on the Unix socket `path`."""
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(path)
+                return True
+            except OSError:
+                time.sleep(0.02)
+    return False
+
+
 def wait_port(port, deadline):
     while time.monotonic() < deadline:
         try:
@@ -82,6 +94,11 @@ class Appliance:
         if not wait_port(self.smtp_port, time.monotonic() + timeout):
             self.stop()
             raise RuntimeError('postcore did not come up:\n' + self.read_log())
+        # The control plane starts beside the dataplane; tests speak to both.
+        if not wait_unix_socket(os.path.join(self.data_dir, 'control.sock'),
+                                time.monotonic() + timeout):
+            self.stop()
+            raise RuntimeError('the control plane did not come up:\n' + self.read_log())
         return self
 
     def read_log(self):
