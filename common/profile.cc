@@ -130,12 +130,12 @@ void decode_listener(const toml::node& node, Profile& p) {
 }
 
 void decode_smtp(const toml::table& t, SmtpSettings& s) {
-  reject_unknown_keys(
-      t,
-      {"local_domains", "max_message_size", "max_recipients", "max_command_line", "max_text_line",
-       "max_errors", "command_timeout_seconds", "data_timeout_seconds", "bare_line_endings",
-       "max_connections", "max_connections_per_client"},
-      "[smtp]");
+  reject_unknown_keys(t,
+                      {"local_domains", "max_message_size", "max_recipients",
+                       "max_expanded_recipients", "max_command_line", "max_text_line", "max_errors",
+                       "command_timeout_seconds", "data_timeout_seconds", "bare_line_endings",
+                       "max_connections", "max_connections_per_client"},
+                      "[smtp]");
   if (auto n = t.get("local_domains")) {
     auto* arr = n->as_array();
     if (!arr) fail(*n, "local_domains must be an array of strings");
@@ -152,6 +152,10 @@ void decode_smtp(const toml::table& t, SmtpSettings& s) {
     s.max_message_size = get_size(*n, "max_message_size", 1024, 4ull << 30);
   if (auto n = t.get("max_recipients"))
     s.max_recipients = static_cast<uint32_t>(get_int(*n, "max_recipients", 1, 100000));
+  if (auto n = t.get("max_expanded_recipients")) {
+    s.max_expanded_recipients =
+        static_cast<uint32_t>(get_int(*n, "max_expanded_recipients", 1, 1000000));
+  }
   if (auto n = t.get("max_command_line"))
     s.max_command_line = static_cast<uint32_t>(get_int(*n, "max_command_line", 512, 65536));
   if (auto n = t.get("max_text_line"))

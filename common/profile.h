@@ -34,6 +34,7 @@ struct SmtpSettings {
   std::vector<std::string> local_domains;  // lower case
   uint64_t max_message_size = 50ull << 20;
   uint32_t max_recipients = 1000;
+  uint32_t max_expanded_recipients = 20000;
   uint32_t max_command_line = 512;
   uint32_t max_text_line = 1000;
   uint32_t max_errors = 10;

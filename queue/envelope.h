@@ -24,10 +24,27 @@ enum DsnNotify : uint8_t {
   notify_delay = 8
 };
 
+// Where an accepted recipient's mail goes, as the directory expanded it when RCPT was
+// answered (account aliases, forwarders and groups followed): a local mailbox or an
+// outside address. Delivery reads these; it does not resolve the recipient again.
+struct DeliveryTarget {
+  enum Kind : uint8_t { local = 0, remote = 1 };
+  Kind kind = local;
+  std::string address;  // local: "name@canonical-domain", lower-case
+  // local only: the domain's postmaster, which has no account yet (delivery creates it).
+  bool implicit = false;
+
+  friend bool operator==(const DeliveryTarget&, const DeliveryTarget&) = default;
+};
+
 struct Recipient {
   std::string address;  // as given in RCPT TO, without angle brackets
   uint8_t notify = 0;   // DsnNotify bits
   std::string orcpt;    // RFC 3461 ORCPT, "addr-type;xtext", empty if absent
+  // The expansion, in the order the directory reached the targets. Empty when the message
+  // was accepted without a directory (only the profile's local domains): delivery then
+  // resolves the address itself.
+  std::vector<DeliveryTarget> targets;
 };
 
 struct Envelope {

@@ -111,11 +111,18 @@ void SmtpConnection::transaction_started() {
   txn_directory_ = service_.directory();
 }
 
-smtp::RcptVerdict SmtpConnection::check_recipient(std::string_view address) {
+smtp::RcptVerdict SmtpConnection::check_recipient(std::string_view address,
+                                                  std::vector<DeliveryTarget>& targets) {
   if (txn_directory_) {
     directory::Resolution r = txn_directory_->resolve(address, connection_.peer_address());
     switch (r.verdict) {
       case directory::Verdict::accept:
+        targets.reserve(r.targets.size());
+        for (directory::Target& t : r.targets) {
+          targets.push_back({t.kind == directory::TargetKind::remote ? DeliveryTarget::remote
+                                                                     : DeliveryTarget::local,
+                             std::move(t.address), t.implicit});
+        }
         return smtp::RcptVerdict::accept;
       case directory::Verdict::unknown_user:
         return smtp::RcptVerdict::unknown_user;

@@ -29,7 +29,8 @@ class SmtpConnection final : public net::ConnectionHandler, public smtp::Session
 
   // smtp::SessionHost
   void transaction_started() override;
-  smtp::RcptVerdict check_recipient(std::string_view address) override;
+  smtp::RcptVerdict check_recipient(std::string_view address,
+                                    std::vector<DeliveryTarget>& targets) override;
   std::string message_begin(const Envelope& envelope) override;
   void message_data(std::string_view chunk) override;
   void message_end() override;

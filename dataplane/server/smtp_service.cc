@@ -16,6 +16,7 @@ smtp::Config smtp_config_from(const Profile& profile) {
   c.limits.max_text_line = s.max_text_line;
   c.limits.max_message_size = s.max_message_size;
   c.limits.max_recipients = s.max_recipients;
+  c.limits.max_expanded_recipients = s.max_expanded_recipients;
   c.limits.max_errors = s.max_errors;
   c.limits.command_timeout = s.command_timeout;
   c.limits.data_timeout = s.data_timeout;

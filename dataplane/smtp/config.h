@@ -10,10 +10,13 @@
 namespace postcore::smtp {
 
 struct Limits {
-  size_t max_command_line = 512;              // octets including CRLF (RFC 5321 4.5.3.1.4)
-  size_t max_text_line = 1000;                // octets including CRLF inside DATA
-  uint64_t max_message_size = 50ull << 20;    // advertised as SIZE n
-  size_t max_recipients = 1000;               // beyond: 452 4.5.3
+  size_t max_command_line = 512;            // octets including CRLF (RFC 5321 4.5.3.1.4)
+  size_t max_text_line = 1000;              // octets including CRLF inside DATA
+  uint64_t max_message_size = 50ull << 20;  // advertised as SIZE n
+  size_t max_recipients = 1000;             // beyond: 452 4.5.3
+  // Delivery targets of one message after the directory's expansion (a group counts once
+  // per member); a RCPT that would go beyond: 452 4.5.3.
+  size_t max_expanded_recipients = 20000;
   unsigned max_errors = 10;                   // protocol errors before 421 4.7.0 and close
   std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2
   std::chrono::seconds data_timeout{180};     // per data block

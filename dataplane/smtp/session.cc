@@ -282,6 +282,7 @@ void Session::reset_transaction() {
   envelope_.ret = DsnRet::unspecified;
   envelope_.envid.clear();
   envelope_.recipients.clear();
+  expanded_recipients_ = 0;
   envelope_.received_at = 0;
 }
 

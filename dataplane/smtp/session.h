@@ -95,6 +95,7 @@ class Session {
   bool greeted_ = false;  // EHLO or HELO accepted
   bool in_mail_ = false;  // MAIL accepted
   Envelope envelope_;
+  size_t expanded_recipients_ = 0;  // delivery targets in envelope_.recipients
 
   // BDAT. A transaction that has had a chunk takes no more RCPT and no DATA. Once one of
   // its chunks fails, every later chunk gets the same answer (RFC 3030 3: the client must

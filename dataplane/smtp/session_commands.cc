@@ -191,15 +191,26 @@ void Session::handle_rcpt(std::string_view argument) {
     return reply(reply::too_many_recipients);
   }
 
-  // RFC 5321 4.5.1: "Postmaster" with no domain must always be accepted.
-  const RcptVerdict verdict =
-      path.postmaster ? RcptVerdict::accept : host_.check_recipient(path.mailbox);
+  std::vector<DeliveryTarget> targets;
+  RcptVerdict verdict = host_.check_recipient(path.mailbox, targets);
+  // RFC 5321 4.5.1: "Postmaster" with no domain must always be accepted. The host is asked
+  // all the same, for where it goes; when it has no answer, delivery resolves it later.
+  if (path.postmaster && verdict != RcptVerdict::accept) {
+    verdict = RcptVerdict::accept;
+    targets.clear();
+  }
   switch (verdict) {
     case RcptVerdict::accept: {
+      if (expanded_recipients_ + targets.size() > config_.limits.max_expanded_recipients) {
+        reply(reply::too_many_recipients);
+        break;
+      }
+      expanded_recipients_ += targets.size();
       Recipient& recipient = envelope_.recipients.emplace_back();
       recipient.address.assign(path.mailbox);
       recipient.notify = params.notify;
       recipient.orcpt.assign(params.orcpt);
+      recipient.targets = std::move(targets);
       reply(reply::recipient_ok);
       break;
     }

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "queue/envelope.h"
 
@@ -21,7 +22,10 @@ class SessionHost {
   // A MAIL command was accepted: a new transaction begins. Hosts that answer RCPT from
   // versioned state pick the version for the whole transaction here.
   virtual void transaction_started() {}
-  virtual RcptVerdict check_recipient(std::string_view address) = 0;
+  // On accept, the host may fill `targets` with where the mail goes (the directory's
+  // expansion); the session stores them with the recipient. `targets` is empty on entry.
+  virtual RcptVerdict check_recipient(std::string_view address,
+                                      std::vector<DeliveryTarget>& targets) = 0;
   // Start storing a message; returns its queue id, or an empty string if the store cannot
   // take it now (the session then answers 451 4.3.0 and discards the data).
   virtual std::string message_begin(const Envelope& envelope) = 0;

@@ -18,7 +18,9 @@ constexpr size_t kReadSize = 64 * 1024;
 
 class NullHost : public SessionHost {
  public:
-  RcptVerdict check_recipient(std::string_view) override { return RcptVerdict::accept; }
+  RcptVerdict check_recipient(std::string_view, std::vector<DeliveryTarget>&) override {
+    return RcptVerdict::accept;
+  }
   std::string message_begin(const Envelope&) override { return "4Xyz7Qm2Lc"; }
   void message_data(std::string_view chunk) override { bytes += chunk.size(); }
   void message_end() override {

@@ -124,6 +124,20 @@ std::string_view ret_name(DsnRet ret) {
   return "";
 }
 
+const char* target_kind(const DeliveryTarget& t) {
+  return t.kind == DeliveryTarget::remote ? "remote" : "local";
+}
+
+// " -> a, b" for a recipient the directory expanded, nothing otherwise.
+std::string targets_text(const Recipient& r) {
+  std::string text;
+  for (size_t i = 0; i < r.targets.size(); i++) {
+    text += i == 0 ? " -> " : ", ";
+    text += r.targets[i].address;
+  }
+  return text;
+}
+
 std::string notify_text(uint8_t notify) {
   if (notify == 0) return "";
   if (notify & notify_never) return "NEVER";
@@ -221,6 +235,13 @@ nlohmann::json listing_json(const ListedMessage& m, bool full) {
     nlohmann::json r;
     r["address"] = e.recipients[i].address;
     r["done"] = m.done.test(static_cast<uint32_t>(i));
+    nlohmann::json targets = nlohmann::json::array();
+    for (const DeliveryTarget& t : e.recipients[i].targets) {
+      nlohmann::json target = {{"kind", target_kind(t)}, {"address", t.address}};
+      if (t.implicit) target["implicit"] = true;
+      targets.push_back(std::move(target));
+    }
+    r["targets"] = std::move(targets);
     if (full) {
       r["notify"] = notify_text(e.recipients[i].notify);
       r["orcpt"] = e.recipients[i].orcpt;
@@ -271,8 +292,9 @@ int run_list(SpoolReader& reader, const Arguments& args, std::ostream& out, std:
     out << fmt::format("{} {:>10}  {}  <{}>\n", m.queue_id, m.size, iso_time(e.received_at),
                        e.mail_from);
     for (size_t i = 0; i < e.recipients.size(); i++) {
-      out << fmt::format("    {}{}\n", e.recipients[i].address,
-                         m.done.test(static_cast<uint32_t>(i)) ? " (done)" : "");
+      out << fmt::format("    {}{}{}\n", e.recipients[i].address,
+                         m.done.test(static_cast<uint32_t>(i)) ? " (done)" : "",
+                         targets_text(e.recipients[i]));
     }
   }
   if (args.json) {
@@ -324,6 +346,10 @@ int run_show(SpoolReader& reader, const Arguments& args, std::ostream& out, std:
     if (!r.orcpt.empty()) out << " ORCPT=" << r.orcpt;
     if (m.done.test(static_cast<uint32_t>(i))) out << " (done)";
     out << "\n";
+    for (const DeliveryTarget& t : r.targets) {
+      out << fmt::format("  -> {} {}{}\n", target_kind(t), t.address,
+                         t.implicit ? " (implicit)" : "");
+    }
   }
   out << "\n" << shown->content;
   return 0;

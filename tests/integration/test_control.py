@@ -66,6 +66,32 @@ class ControlPlane(unittest.TestCase):
         latencies.append(wait_rcpt(app, 'al@example.com', 550))  # its alias went with it
         print(f'change-to-RCPT latencies (s): {", ".join(f"{l:.2f}" for l in latencies)}')
 
+    def test_expansion_is_stored_with_the_envelope(self):
+        app = self.app
+        app.ctl('domain', 'add', 'example.com', '--alias', 'example.net')
+        app.ctl('account', 'add', 'alice@example.com')
+        app.ctl('account', 'add', 'bob@example.com')
+        app.ctl('alias', 'add', 'al@example.com', 'alice')
+        app.ctl('forwarder', 'add', 'fw@example.com', 'Someone@Elsewhere.example')
+        app.ctl('group', 'add', 'inner@example.com', '--member', 'bob@example.com',
+                '--member', 'al@example.com')
+        app.ctl('group', 'add', 'team@example.com', '--member', 'alice@example.com',
+                '--member', 'fw@example.com', '--member', 'inner@example.com')
+        wait_rcpt(app, 'team@example.com', 250)
+        with smtplib.SMTP('127.0.0.1', app.smtp_port, timeout=30) as s:
+            s.sendmail('sender@outside.example', ['AL@example.net', 'team@example.com'],
+                       b'Subject: expansion\r\n\r\nhello\r\n')
+        messages = app.spool_list()
+        self.assertEqual(len(messages), 1)
+        got = {r['address']: [(t['kind'], t['address']) for t in r['targets']]
+               for r in messages[0]['recipients']}
+        self.assertEqual(got, {
+            'AL@example.net': [('local', 'alice@example.com')],
+            'team@example.com': [('local', 'alice@example.com'),
+                                 ('remote', 'Someone@elsewhere.example'),
+                                 ('local', 'bob@example.com')],
+        })
+
     def test_group_cycle_refused_with_the_cycle_named(self):
         app = self.app
         app.ctl('domain', 'add', 'example.com')

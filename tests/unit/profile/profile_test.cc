@@ -14,6 +14,7 @@ TEST(Profile, EmbeddedDevProfile) {
   EXPECT_EQ(p->listeners[0].bound_port, 2025);
   EXPECT_EQ(p->listeners[1].bound_port, 2587);
   EXPECT_EQ(p->smtp.max_message_size, 50ull << 20);
+  EXPECT_EQ(p->smtp.max_expanded_recipients, 20000u);
 }
 
 TEST(Profile, OverridesWin) {
@@ -61,6 +62,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:3:11: address must be a numeric IPv4 or IPv6 address"},
         BadCase{"[smtp]\nmax_message_size = \"10Q\"\n",
                 "bad.toml:2:20: max_message_size: unknown size unit 'Q'"},
+        BadCase{"[smtp]\nmax_expanded_recipients = 0\n",
+                "bad.toml:2:27: max_expanded_recipients must be between 1 and 1000000"},
         BadCase{"[smtp]\nbare_line_endings = \"keep\"\n",
                 "bad.toml:2:21: bare_line_endings must be \"reject\" or \"normalise\""},
         BadCase{"[spool]\nsegment_size = 10\n",

@@ -15,7 +15,9 @@ namespace {
 
 class CollectingHost : public SessionHost {
  public:
-  RcptVerdict check_recipient(std::string_view) override { return RcptVerdict::accept; }
+  RcptVerdict check_recipient(std::string_view, std::vector<DeliveryTarget>&) override {
+    return RcptVerdict::accept;
+  }
   std::string message_begin(const Envelope&) override { return "Q"; }
   void message_data(std::string_view chunk) override { data.append(chunk); }
   void message_end() override { ended = true; }

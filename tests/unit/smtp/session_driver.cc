@@ -2,8 +2,13 @@
 
 namespace postcore::smtp::smtp_test {
 
-RcptVerdict RecordingHost::check_recipient(std::string_view address) {
+RcptVerdict RecordingHost::check_recipient(std::string_view address,
+                                           std::vector<DeliveryTarget>& targets) {
   log.push_back("RCPT " + std::string(address));
+  if (const auto expansion = expansions.find(address); expansion != expansions.end()) {
+    for (const std::string& target : expansion->second)
+      targets.push_back({DeliveryTarget::local, target, false});
+  }
   const auto found = verdicts.find(address);
   return found == verdicts.end() ? RcptVerdict::accept : found->second;
 }
@@ -49,6 +54,8 @@ std::string RecordingHost::describe(const Envelope& envelope) {
     text += " <" + recipient.address + ">";
     if (recipient.notify != 0) text += ";NOTIFY=" + std::to_string(recipient.notify);
     if (!recipient.orcpt.empty()) text += ";ORCPT=" + recipient.orcpt;
+    for (size_t i = 0; i < recipient.targets.size(); i++)
+      text += (i == 0 ? "=>" : ",") + recipient.targets[i].address;
   }
   if (envelope.declared_size != 0) text += " SIZE=" + std::to_string(envelope.declared_size);
   static const char* const kBody[] = {"", " BODY=7BIT", " BODY=8BITMIME", " BODY=BINARYMIME"};

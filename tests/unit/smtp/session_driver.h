@@ -19,7 +19,8 @@ inline constexpr std::string_view kClientAddress = "192.0.2.1";
 
 // Records host calls as text lines:
 //   RCPT <address>        check_recipient
-//   BEGIN <envelope>      message_begin (see describe())
+//   BEGIN <envelope>      message_begin (see describe(); "=>a,b" after a recipient lists
+//                         its delivery targets)
 //   DATA <bytes>          message_data; consecutive calls are merged, so the log does not
 //                         depend on how the session chose to cut the message into chunks
 //   END / ABORT           message_end / message_abort; ABORT also drops the DATA line
@@ -27,7 +28,8 @@ inline constexpr std::string_view kClientAddress = "192.0.2.1";
 //   COMMIT <id> / COMMIT-FAILED   the driver's answers
 class RecordingHost : public SessionHost {
  public:
-  RcptVerdict check_recipient(std::string_view address) override;
+  RcptVerdict check_recipient(std::string_view address,
+                              std::vector<DeliveryTarget>& targets) override;
   std::string message_begin(const Envelope& envelope) override;
   void message_data(std::string_view chunk) override;
   void message_end() override;
@@ -37,7 +39,9 @@ class RecordingHost : public SessionHost {
 
   std::vector<std::string> log;
   std::map<std::string, RcptVerdict, std::less<>> verdicts;  // accept when absent
-  bool refuse_store = false;                                 // message_begin returns ""
+  // Where an address goes (local targets), given whatever the verdict is.
+  std::map<std::string, std::vector<std::string>, std::less<>> expansions;
+  bool refuse_store = false;         // message_begin returns ""
   Session* commit_inline = nullptr;  // commit_succeeded from inside message_end
   std::string last_queue_id;
   Envelope last_envelope;

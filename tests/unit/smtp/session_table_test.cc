@@ -354,15 +354,35 @@ std::vector<SessionCase> session_cases() {
              h.verdicts["d@example.net"] = RcptVerdict::disabled;
              h.verdicts["t@example.net"] = RcptVerdict::temporary_failure;
            }},
-      {.name = "postmaster_accepted_without_asking",
+      // Bare "Postmaster" is accepted whatever the host says, and without the host's
+      // targets when it refused; other addresses keep the expansion the host gave.
+      {.name = "postmaster_always_accepted",
        .input = kEhlo + kMail + "RCPT TO:<PostMaster>\r\nRCPT TO:<postmaster@example.net>\r\n" +
                 "DATA\r\n.\r\n",
        .output = ehlo_reply() + kMailOk + kRcptOk + kRcptOk + kGo + queued("Q1"),
-       .log = {"RCPT postmaster@example.net",
-               "BEGIN <a@example.org> <PostMaster> <postmaster@example.net>",
+       .log = {"RCPT PostMaster", "RCPT postmaster@example.net",
+               "BEGIN <a@example.org> <PostMaster> <postmaster@example.net>=>admin@example.net",
                "DATA " + received("Q1", ""), "END", "COMMIT Q1"},
-       .setup = [](Config&,
-                   RecordingHost& h) { h.verdicts["PostMaster"] = RcptVerdict::unknown_user; }},
+       .setup =
+           [](Config&, RecordingHost& h) {
+             h.verdicts["PostMaster"] = RcptVerdict::unknown_user;
+             h.expansions["PostMaster"] = {"ignored@example.net"};
+             h.expansions["postmaster@example.net"] = {"admin@example.net"};
+           }},
+      {.name = "expansion_recorded_and_limited",
+       .input = kEhlo + kMail + "RCPT TO:<team@example.net>\r\nRCPT TO:<big@example.net>\r\n" +
+                "RCPT TO:<c@example.net>\r\nRSET\r\n" + kMail + "RCPT TO:<big@example.net>\r\n",
+       .output = ehlo_reply() + kMailOk + kRcptOk + "452 4.5.3 Too many recipients\r\n" + kRcptOk +
+                 kOk + kMailOk + kRcptOk,
+       .log = {"RCPT team@example.net", "RCPT big@example.net", "RCPT c@example.net",
+               "RCPT big@example.net"},
+       .setup =
+           [](Config& c, RecordingHost& h) {
+             c.limits.max_expanded_recipients = 3;
+             h.expansions["team@example.net"] = {"a@example.net", "b@example.net"};
+             h.expansions["big@example.net"] = {"x@example.net", "y@example.net"};
+             h.expansions["c@example.net"] = {"c@example.net"};
+           }},
       {.name = "rcpt_syntax",
        .input = kEhlo + kMail + "RCPT <b@example.net>\r\nRCPT TO:<>\r\nRCPT TO:<b>\r\n" +
                 "RCPT TO:<b@example.net\r\nRCPT TO:<b@-x.net>\r\nRCPT TO:<b@x-.net>\r\n" +

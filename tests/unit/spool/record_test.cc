@@ -124,8 +124,72 @@ TEST(EnvelopeCodec, RoundTrip) {
   EXPECT_EQ(decoded->recipients[1].orcpt, "rfc822;b@example.net");
 }
 
+TEST(EnvelopeCodec, DeliveryTargetsRoundTrip) {
+  Envelope e = testing::make_envelope("s@example.org", {"team@example.com", "x@example.com"});
+  e.recipients[0].targets = {{DeliveryTarget::local, "alice@example.com", false},
+                             {DeliveryTarget::remote, "Bob@Elsewhere.example", false},
+                             {DeliveryTarget::local, "postmaster@example.com", true}};
+  auto decoded = decode_envelope(*encode_envelope(e));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ASSERT_EQ(decoded->recipients.size(), 2u);
+  EXPECT_EQ(decoded->recipients[0].targets, e.recipients[0].targets);
+  EXPECT_TRUE(decoded->recipients[1].targets.empty());
+}
+
+// A version 1 envelope, as spools written before delivery targets hold it, written out
+// byte by byte: it still reads, with an empty expansion.
+TEST(EnvelopeCodec, VersionOneStillReads) {
+  std::string v1;
+  v1 += std::string("\x01\x01\x00\x00\x00", 5);              // version, esmtp, body, utf8, ret
+  v1 += std::string("\x10\x00\x00\x00\x00\x00\x00\x00", 8);  // declared size 16
+  v1 += std::string("\x2a\x00\x00\x00\x00\x00\x00\x00", 8);  // received at 42
+  auto str = [&](std::string_view text) {
+    v1 += static_cast<char>(text.size());
+    v1 += std::string(3, '\0');
+    v1 += text;
+  };
+  str("192.0.2.1");
+  str("client.example");
+  str("a@example.org");
+  str("");
+  v1 += std::string("\x01\x00\x00\x00", 4);  // one recipient
+  v1 += '\x02';                              // NOTIFY=SUCCESS
+  str("b@example.com");
+  str("");
+  auto decoded = decode_envelope(v1);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->declared_size, 16u);
+  EXPECT_EQ(decoded->received_at, 42);
+  EXPECT_EQ(decoded->mail_from, "a@example.org");
+  ASSERT_EQ(decoded->recipients.size(), 1u);
+  EXPECT_EQ(decoded->recipients[0].address, "b@example.com");
+  EXPECT_EQ(decoded->recipients[0].notify, notify_success);
+  EXPECT_TRUE(decoded->recipients[0].targets.empty());
+  EXPECT_FALSE(decode_envelope(v1 + '\0').ok());
+}
+
+TEST(EnvelopeCodec, BadTargetFlagsAreRejected) {
+  Envelope e = testing::make_envelope("a@b", {"c@d"});
+  e.recipients[0].targets = {{DeliveryTarget::local, "t@d", false}};
+  const std::string bytes = *encode_envelope(e);
+  // The target's flags byte comes just before its address: u32 length 3, then "t@d".
+  const size_t flags_at = bytes.size() - 3 - 4 - 1;
+  ASSERT_EQ(bytes[flags_at], 0);
+  for (char flags : {'\x04', '\x80', '\x03'}) {  // unknown bits; remote and implicit
+    std::string bad = bytes;
+    bad[flags_at] = flags;
+    EXPECT_FALSE(decode_envelope(bad).ok()) << int(flags);
+  }
+  std::string remote = bytes;
+  remote[flags_at] = 1;
+  EXPECT_TRUE(decode_envelope(remote).ok());
+}
+
 TEST(EnvelopeCodec, ShortOrPaddedInputIsRejected) {
-  const std::string bytes = *encode_envelope(testing::make_envelope("a@b", {"c@d"}));
+  Envelope e = testing::make_envelope("a@b", {"c@d", "e@f"});
+  e.recipients[0].targets = {{DeliveryTarget::local, "x@d", false},
+                             {DeliveryTarget::remote, "y@z", false}};
+  const std::string bytes = *encode_envelope(e);
   for (size_t len = 0; len < bytes.size(); len++) {
     EXPECT_FALSE(decode_envelope(std::string_view(bytes).substr(0, len)).ok()) << len;
   }
@@ -141,6 +205,11 @@ TEST(EnvelopeCodec, WhatCouldNotBeReadBackIsNotWritten) {
   EXPECT_TRUE(decode_envelope(*encode_envelope(e)).ok());
   e.recipients[0].address.push_back('x');
   auto encoded = encode_envelope(e);
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_EQ(encoded.error().code, EMSGSIZE);
+  e.recipients[0].address = "c@d";
+  e.recipients[0].targets = {{DeliveryTarget::remote, std::string(64 * 1024 + 1, 'y'), false}};
+  encoded = encode_envelope(e);
   ASSERT_FALSE(encoded.ok());
   EXPECT_EQ(encoded.error().code, EMSGSIZE);
 }
