@@ -4,7 +4,16 @@
 
 #include <fmt/core.h>
 
+#include <string>
 #include <string_view>
+
+namespace postcore {
+
+// Text safe to quote in a one-line message or log line: control and non-ASCII bytes as
+// \xNN, so input from the network can neither break a line nor forge another.
+std::string printable(std::string_view text);
+
+}  // namespace postcore
 
 namespace postcore::log {
 

@@ -2,17 +2,10 @@
 
 #include <cstdint>
 
+#include "common/base64.h"
+
 namespace postcore::auth {
 namespace {
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -24,29 +17,8 @@ int hex_value(char c) {
 }  // namespace
 
 std::optional<std::string> decode_base64(std::string_view text) {
-  size_t padding = 0;
-  while (padding < 2 && !text.empty() && text.back() == '=') {
-    text.remove_suffix(1);
-    ++padding;
-  }
-  // One leftover character carries only 6 bits: never a whole byte.
-  if (text.size() % 4 == 1) return std::nullopt;
-  if (padding != 0 && (text.size() + padding) % 4 != 0) return std::nullopt;
-
   std::string out;
-  out.reserve(text.size() * 3 / 4);
-  uint32_t bits = 0;
-  int bit_count = 0;
-  for (char c : text) {
-    int v = base64_value(c);
-    if (v < 0) return std::nullopt;
-    bits = (bits << 6) | static_cast<uint32_t>(v);
-    bit_count += 6;
-    if (bit_count >= 8) {
-      bit_count -= 8;
-      out.push_back(static_cast<char>((bits >> bit_count) & 0xff));
-    }
-  }
+  if (!postcore::decode_base64(text, out, Base64Padding::optional)) return std::nullopt;
   return out;
 }
 

@@ -1,20 +1,13 @@
 // SecretString: an owned password that is wiped from memory when it goes away.
 #pragma once
 
-#include <string.h>
-
 #include <string>
 #include <string_view>
 #include <utility>
 
-namespace postcore::auth {
+#include "common/base64.h"  // wipe_string
 
-// Overwrites every byte the string owns, not only its current length: a short string keeps
-// its bytes in the inline buffer, and shrinking never clears what was there before.
-inline void wipe_string(std::string& s) {
-  explicit_bzero(s.data(), s.capacity());
-  s.clear();
-}
+namespace postcore::auth {
 
 // Holds a candidate password on its way to a worker thread. Moving leaves the source wiped
 // (a moved-from short string would otherwise keep a copy in its inline buffer); destruction

@@ -89,19 +89,6 @@ std::string_view strip_trailing_dot(std::string_view domain) {
 
 }  // namespace
 
-std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
-      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 Result<std::string> normalize_local_part(std::string_view name) {
   if (auto problem = local_part_problem(name))
     return make_error(EINVAL, fmt::format("invalid name \"{}\": {}", printable(name), *problem));

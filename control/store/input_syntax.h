@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/log.h"
 #include "common/result.h"
 
 namespace postcore::store {
@@ -34,8 +35,5 @@ Result<Address> parse_address(std::string_view text, bool keep_local_case = fals
 // a one-address network. Canonical text out; host bits beyond the prefix are refused
 // rather than silently dropped, since they usually mean a typo in the prefix.
 Result<std::string> normalize_network(std::string_view text);
-
-// Text safe to quote in a one-line message: control and non-ASCII bytes as \xNN.
-std::string printable(std::string_view text);
 
 }  // namespace postcore::store

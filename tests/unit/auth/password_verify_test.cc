@@ -33,8 +33,11 @@ TEST(PasswordVerifyTest, DamagedStoredValuesAreErrors) {
       {"{SSHA512}YWJj", "3 bytes, too short for a 64-byte digest"},
       {"{SMD5}Xr4ilOzQ4PCOq3aQ0qbuaQ==", "{SMD5}: decoded value is 16 bytes, too short"},
       {"{MD5}Xr4ilOzQ4PCOq3aQ0qbuaQab", "{MD5}: decoded value is 18 bytes"},
-      // 31 characters: not hex-sized, so read as base64, which decodes to 23 bytes.
-      {"{MD5}5ebe2294ecd0e0f08eab7690d2a6ee6", "{MD5}: decoded value is 23 bytes"},
+      // 31 characters: not hex-sized, so read as base64, whose last character leaves pad
+      // bits set.
+      {"{MD5}5ebe2294ecd0e0f08eab7690d2a6ee6", "{MD5}: stored value is not valid base64 or hex"},
+      // 30: base64 that decodes to 22 bytes.
+      {"{MD5}5ebe2294ecd0e0f08eab7690d2a6eg", "{MD5}: decoded value is 22 bytes"},
       {"{PLAIN.HEX}6g", "{PLAIN.HEX}: stored value is not valid hex"},
       {"{PLAIN.B64}====", "{PLAIN.B64}: stored value is not valid base64"},
       // crypt(3) hashes that no password can reproduce.

@@ -31,6 +31,7 @@ TEST(PayloadDecodingTest, Base64) {
       {"AAE=", std::string("\x00\x01", 2)},
       {"Z", std::nullopt},  // 6 bits cannot make a byte
       {"Zm9vY", std::nullopt},
+      {"Zh", std::nullopt},   // pad bits set: "f" has one encoding, "Zg"
       {"Zg=", std::nullopt},  // padding that does not complete the quantum
       {"Zg===", std::nullopt},
       {"Z=g=", std::nullopt},    // padding in the middle
