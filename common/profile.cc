@@ -190,8 +190,34 @@ void decode_spool(const toml::table& t, SpoolSettings& s) {
     s.write_buffer = get_size(*n, "write_buffer", 64 << 10, 256 << 20);
 }
 
+bool get_bool(const toml::node& n, std::string_view what) {
+  if (auto b = n.value_exact<bool>()) return *b;
+  fail(n, std::string(what) + " must be true or false");
+}
+
+void decode_auth(const toml::table& t, AuthSettings& s) {
+  reject_unknown_keys(t, {"verify_threads", "verify_queue", "rehash_on_login", "plaintext"},
+                      "[auth]");
+  if (auto n = t.get("verify_threads"))
+    s.verify_threads = static_cast<uint32_t>(get_int(*n, "verify_threads", 1, 64));
+  if (auto n = t.get("verify_queue"))
+    s.verify_queue = static_cast<uint32_t>(get_int(*n, "verify_queue", 1, 100000));
+  if (auto n = t.get("rehash_on_login")) s.rehash_on_login = get_bool(*n, "rehash_on_login");
+  if (auto n = t.get("plaintext")) {
+    std::string v = get_string(*n, "plaintext");
+    if (v == "never")
+      s.plaintext = PlaintextAuth::never;
+    else if (v == "loopback")
+      s.plaintext = PlaintextAuth::loopback;
+    else if (v == "always")
+      s.plaintext = PlaintextAuth::always;
+    else
+      fail(*n, "plaintext must be \"never\", \"loopback\" or \"always\"");
+  }
+}
+
 void decode(const toml::table& root, Profile& p) {
-  reject_unknown_keys(root, {"appliance", "listener", "smtp", "spool"}, "the profile");
+  reject_unknown_keys(root, {"appliance", "listener", "smtp", "spool", "auth"}, "the profile");
   if (auto n = root.get("appliance")) decode_appliance(as_table(*n, "[appliance]"), p);
   if (auto n = root.get("listener")) {
     auto* arr = n->as_array();
@@ -200,6 +226,7 @@ void decode(const toml::table& root, Profile& p) {
   }
   if (auto n = root.get("smtp")) decode_smtp(as_table(*n, "[smtp]"), p.smtp);
   if (auto n = root.get("spool")) decode_spool(as_table(*n, "[spool]"), p.spool);
+  if (auto n = root.get("auth")) decode_auth(as_table(*n, "[auth]"), p.auth);
 }
 
 }  // namespace

@@ -50,6 +50,22 @@ struct SpoolSettings {
   uint64_t write_buffer = 1ull << 20;
 };
 
+// Logins (SMTP AUTH on the submission service; POP and IMAP later).
+enum class PlaintextAuth {
+  never,     // no password over an unencrypted connection
+  loopback,  // only from clients on 127.0.0.0/8 or ::1
+  always,
+};
+
+struct AuthSettings {
+  uint32_t verify_threads = 2;  // password checks run on these, never on a reactor
+  uint32_t verify_queue = 256;  // checks waiting for a thread; more get 454 4.7.0
+  // On a successful login with a password stored in an older scheme, store it again as
+  // yescrypt.
+  bool rehash_on_login = true;
+  PlaintextAuth plaintext = PlaintextAuth::loopback;
+};
+
 struct Profile {
   std::string source;  // file name, or "dev.toml (embedded)"
   std::string hostname = "localhost";
@@ -61,6 +77,7 @@ struct Profile {
   std::vector<ListenerConfig> listeners;
   SmtpSettings smtp;
   SpoolSettings spool;
+  AuthSettings auth;
 };
 
 struct ProfileOverrides {

@@ -40,6 +40,8 @@ void print_account(std::ostream& out, const json& a, bool one_line) {
       << "services:  " << services << "\n"
       << "quota:     " << quota << "\n"
       << "password:  " << (a["has_password"].get<bool>() ? "set" : "none") << "\n";
+  if (a.contains("copies_to") && !a["copies_to"].empty())
+    out << "copies to: " << joined(a["copies_to"], ", ") << "\n";
 }
 
 }  // namespace

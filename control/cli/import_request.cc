@@ -78,11 +78,12 @@ Result<nlohmann::json> aliases_import_request(const std::string& path, const std
   migrate::AliasPlan plan = migrate::plan_aliases(*file);
   for (const auto& n : plan.not_imported) notes << n.to_string() << "\n";
   auto where = [&](uint32_t line) { return path + ":" + std::to_string(line); };
-  for (const auto& k : plan.keep_and_forward)
-    notes << where(k.line) << ": " << k.account
-          << ": not imported: an account that keeps its mail and forwards a copy\n";
   nlohmann::json aliases = nlohmann::json::array(), forwarders = nlohmann::json::array(),
-                 groups = nlohmann::json::array();
+                 groups = nlohmann::json::array(), copies = nlohmann::json::array();
+  for (const auto& k : plan.keep_and_forward) {
+    copies.push_back(
+        {{"account", k.account}, {"copies_to", k.forward_to}, {"where", where(k.line)}});
+  }
   for (const auto& a : plan.account_aliases)
     aliases.push_back({{"name", a.name}, {"account", a.account}, {"where", where(a.line)}});
   for (const auto& f : plan.forwarders)
@@ -94,7 +95,8 @@ Result<nlohmann::json> aliases_import_request(const std::string& path, const std
                         {"dry_run", dry_run},
                         {"account_aliases", std::move(aliases)},
                         {"forwarders", std::move(forwarders)},
-                        {"groups", std::move(groups)}};
+                        {"groups", std::move(groups)},
+                        {"account_copies", std::move(copies)}};
 }
 
 void write_account_list(std::ostream& out, const nlohmann::json& accounts) {

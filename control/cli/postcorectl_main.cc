@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <iostream>
 
-#include "control/cli/admin_client.h"
+#include "control/api/admin_client.h"
 #include "control/cli/command_output.h"
 #include "control/cli/import_request.h"
 #include "control/migrate/quota.h"
@@ -72,8 +72,8 @@ int main(int argc, char** argv) {
   Request req;
   // Values the callbacks below fill in.
   std::string name, name2, password, quota, real_name;
-  std::vector<std::string> list, services;
-  bool cascade = false, password_stdin = false;
+  std::vector<std::string> list, services, copies;
+  bool cascade = false, password_stdin = false, no_copies = false;
   auto set = [&](std::string command, std::function<void()> fill = nullptr) {
     return [&req, command, fill] {
       req.command = command;
@@ -126,6 +126,9 @@ int main(int argc, char** argv) {
   a_add->add_option("--services", services, "enabled services: smtp,pop,imap or none")
       ->delimiter(',');
   a_add->add_option("--quota", quota, "quota: 10K, 120K, 1M, 2G, plain KB, or unlimited");
+  a_add->add_option("--copy-to", copies,
+                    "also send a copy of the account's mail here (repeatable); the account "
+                    "keeps its own");
   a_add->callback(set("account.add", [&] { req.args = {{"address", name}}; }));
   auto* a_rm = account->add_subcommand("remove", "remove an account and its aliases");
   a_rm->add_option("address", name, "name@domain")->required();
@@ -148,6 +151,10 @@ int main(int argc, char** argv) {
   a_set->add_option("--services", services, "enabled services: smtp,pop,imap or none")
       ->delimiter(',');
   a_set->add_option("--quota", quota, "quota: 10K, 120K, 1M, 2G, plain KB, or unlimited");
+  auto* copy_to = a_set->add_option("--copy-to", copies,
+                                    "send copies of the account's mail to these addresses "
+                                    "instead (repeatable)");
+  a_set->add_flag("--no-copies", no_copies, "send no more copies")->excludes(copy_to);
   a_set->callback(set("account.set", [&] { req.args = {{"address", name}}; }));
   auto* a_pw = account->add_subcommand("passwd", "set an account's password");
   a_pw->add_option("address", name, "name@domain")->required();
@@ -272,6 +279,7 @@ int main(int argc, char** argv) {
       return fail("account passwd needs --password or --password-stdin", 2);
     if (!real_name.empty()) req.args["real_name"] = real_name;
     if (!services.empty()) req.args["services"] = services;
+    if (!copies.empty() || no_copies) req.args["copies_to"] = copies;
     if (!quota.empty()) {
       auto kb = quota_kb(quota);
       if (!kb) return fail(kb.error().message, 2);
@@ -308,7 +316,7 @@ int main(int argc, char** argv) {
   if (req.command == "export.accounts" && !import_domain.empty())
     req.args = {{"domain", import_domain}};
 
-  auto client = cli::AdminClient::connect(data_dir + "/control.sock");
+  auto client = api::AdminClient::connect(data_dir + "/control.sock");
   if (!client) {
     int err = client.error().code;
     if (err == EACCES || err == EPERM)

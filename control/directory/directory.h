@@ -15,6 +15,8 @@
 //    through an alias, forwarder or catch-all). Inside a group it is skipped and the group
 //    still accepts for its other members; a recipient that ends up with no target at all is
 //    `disabled`.
+//  - An account that sends copies (Account::copies_to) keeps its own target and expands
+//    each copy address like a group member.
 //  - Unknown local members of a group are skipped the same way. A forwarder or catch-all
 //    that names an unknown local address gives unknown_user.
 //  - Every object is expanded at most once per resolution, so cycles end; nesting deeper
@@ -87,6 +89,13 @@ struct Resolution {
   std::string detail;  // why, for temporary_failure
 };
 
+// What a login name means: the account, and what a password check needs of it.
+struct LoginAccount {
+  std::string address;  // "name@canonical-domain", lower-case
+  std::string password_hash;
+  uint8_t services = 0;  // Service bits that are enabled
+};
+
 struct DirectoryLimits {
   int max_depth = 20;
   size_t max_targets = 10'000;
@@ -103,8 +112,15 @@ class Directory {
                                                         DirectoryLimits limits = {});
 
   // `address` as in RCPT TO, without angle brackets; `client_ip` the peer's address as
-  // text. Never fails: every outcome is a verdict. Safe to call from any thread.
-  Resolution resolve(std::string_view address, std::string_view client_ip) const;
+  // text. An authenticated client may relay from anywhere. Never fails: every outcome is a
+  // verdict. Safe to call from any thread.
+  Resolution resolve(std::string_view address, std::string_view client_ip,
+                     bool authenticated = false) const;
+
+  // The account a login name means: "name@domain" in any ASCII case, the domain or one of
+  // its aliases, the name the account's or one of its account aliases. Nothing for other
+  // objects (a forwarder or group has no password) and for a name without a domain.
+  std::optional<LoginAccount> find_login(std::string_view login) const;
 
   uint64_t version() const { return version_; }
 

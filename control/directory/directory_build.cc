@@ -180,6 +180,14 @@ Result<void> Directory::check_addresses() const {
                      " is not a full address");
     }
   }
+  for (const Account& a : data_.accounts) {
+    for (const std::string& copy : a.copies_to) {
+      if (!full(copy)) {
+        return invalid("account " + quoted(a.name + "@" + a.domain) + ": copy to " + quoted(copy) +
+                       " is not a full address");
+      }
+    }
+  }
   for (const Forwarder& f : data_.forwarders) {
     if (!full(f.target)) {
       return invalid("forwarder " + quoted(f.name + "@" + f.domain) + ": target " +

@@ -84,6 +84,7 @@ class Expansion {
 
   Verdict object(uint32_t id, int depth);
   Verdict group(const Directory::Object& object, int depth);
+  Verdict members(const std::vector<std::string>& addresses, int depth);
   Verdict fail(std::string detail);
   void note(TrailKind kind, std::string_view address, int depth) {
     out_->trail.push_back(
@@ -179,7 +180,10 @@ Verdict Expansion::object(uint32_t id, int depth) {
     case ObjectKind::account: {
       note(TrailKind::account, o.address, depth);
       if (!o.smtp_enabled) return Verdict::disabled;
-      return add_target(TargetKind::local_account, o.address);
+      Verdict v = add_target(TargetKind::local_account, o.address);
+      const std::vector<std::string>& copies = dir_.data_.accounts[o.index].copies_to;
+      if (v != Verdict::accept || copies.empty()) return v;
+      return members(copies, depth);
     }
     case ObjectKind::account_alias:
       note(TrailKind::account_alias, o.address, depth);
@@ -195,7 +199,13 @@ Verdict Expansion::object(uint32_t id, int depth) {
 
 Verdict Expansion::group(const Directory::Object& o, int depth) {
   note(TrailKind::group, o.address, depth);
-  for (const std::string& member : dir_.data_.groups[o.index].members) {
+  return members(dir_.data_.groups[o.index].members, depth);
+}
+
+// A group's members, or the addresses an account sends copies to: each is expanded, and
+// one that is disabled or names nothing is skipped (and noted) while the others go on.
+Verdict Expansion::members(const std::vector<std::string>& addresses, int depth) {
+  for (const std::string& member : addresses) {
     Verdict v = address(member, depth + 1);
     if (failed_) return Verdict::temporary_failure;
     if (v == Verdict::disabled) note(TrailKind::skipped_disabled, member, depth + 1);
@@ -229,7 +239,22 @@ bool Directory::relay_allowed(std::string_view client_ip) const {
                      [&](const IpNetwork& n) { return n.contains(*client); });
 }
 
-Resolution Directory::resolve(std::string_view address, std::string_view client_ip) const {
+std::optional<LoginAccount> Directory::find_login(std::string_view login) const {
+  std::optional<text::AddressParts> parts = text::split(login);
+  if (!parts) return std::nullopt;
+  std::optional<uint32_t> domain = find_domain(parts->domain);
+  if (!domain) return std::nullopt;
+  std::optional<uint32_t> id = find_object(parts->local, *domain);
+  if (!id) return std::nullopt;
+  const Object* o = &objects_[*id];
+  if (o->kind == ObjectKind::account_alias) o = &objects_[o->alias_of];
+  if (o->kind != ObjectKind::account) return std::nullopt;
+  const Account& account = data_.accounts[o->index];
+  return LoginAccount{o->address, account.password_hash, account.services};
+}
+
+Resolution Directory::resolve(std::string_view address, std::string_view client_ip,
+                              bool authenticated) const {
   Resolution r;
   Expansion expansion(*this, &r);
   std::string_view local;
@@ -244,7 +269,7 @@ Resolution Directory::resolve(std::string_view address, std::string_view client_
     local = parts->local;
     domain = find_domain(parts->domain);
     if (!domain) {
-      if (!relay_allowed(client_ip)) {
+      if (!authenticated && !relay_allowed(client_ip)) {
         r.verdict = Verdict::relay_denied;
         return r;
       }

@@ -29,6 +29,9 @@ struct Account {
   std::string password_hash;        // crypt(3)-style or {SCHEME} string; never clear text
   uint8_t services = kAllServices;  // Service bits that are enabled
   uint64_t quota_kb = 0;            // 0: no quota
+  // Full addresses that also get a copy of the account's mail, which the account keeps
+  // (sendmail's "alice: \\alice, alice@elsewhere.example"). Resolved like group members.
+  std::vector<std::string> copies_to;
 };
 
 // Another name for an account in the same domain: "al@example.com" → alice.

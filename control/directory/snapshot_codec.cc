@@ -146,7 +146,7 @@ void read_domains(BodyReader& r, std::vector<Domain>* out) {
   }
 }
 
-void read_accounts(BodyReader& r, std::vector<Account>* out) {
+void read_accounts(BodyReader& r, uint16_t format, std::vector<Account>* out) {
   uint32_t count = 0;
   if (!r.begin_section(section_accounts, kMinAccount, &count)) return;
   out->reserve(count);
@@ -161,6 +161,11 @@ void read_accounts(BodyReader& r, std::vector<Account>* out) {
       r.fail(services_at, "account services " + std::to_string(a.services) + " out of range");
     }
     r.get(&a.quota_kb, "account quota");
+    uint32_t copies = 0;
+    if (format >= 2 && r.get_count(kMinString, &copies, "account copy count")) {
+      a.copies_to.resize(copies);
+      for (std::string& copy : a.copies_to) r.get_string(&copy, "account copy");
+    }
     out->push_back(std::move(a));
   }
 }
@@ -242,6 +247,8 @@ std::string encode_snapshot(const DirectoryData& data) {
     put_string(out, a.password_hash);
     put<uint8_t>(out, a.services);
     put<uint64_t>(out, a.quota_kb);
+    put<uint32_t>(out, static_cast<uint32_t>(a.copies_to.size()));
+    for (const std::string& copy : a.copies_to) put_string(out, copy);
   }
   put_count(out, section_account_aliases, data.account_aliases.size());
   for (const AccountAlias& a : data.account_aliases) {
@@ -279,12 +286,13 @@ Result<SnapshotHeader> decode_snapshot_header(std::string_view header) {
   }
   if (header.substr(0, kSnapshotMagic.size()) != kSnapshotMagic) return bad(0, "wrong magic");
   uint16_t format = load<uint16_t>(header.data() + 8);
-  if (format != kSnapshotFormat) {
+  if (format != 1 && format != kSnapshotFormat) {
     return bad(8, "unknown format version " + std::to_string(format));
   }
   uint16_t flags = load<uint16_t>(header.data() + 10);
   if (flags != 0) return bad(10, "unknown flags " + std::to_string(flags));
   SnapshotHeader h;
+  h.format = format;
   h.data_version = load<uint64_t>(header.data() + kSnapshotVersionOffset);
   h.total_length = load<uint64_t>(header.data() + kSnapshotLengthOffset);
   if (h.total_length < kSnapshotHeaderSize + kSnapshotTrailerSize) {
@@ -312,7 +320,7 @@ Result<DirectoryData> decode_snapshot(std::string_view image) {
   data.version = header->data_version;
   BodyReader r(image, kSnapshotHeaderSize, crc_at);
   read_domains(r, &data.domains);
-  read_accounts(r, &data.accounts);
+  read_accounts(r, header->format, &data.accounts);
   read_account_aliases(r, &data.account_aliases);
   read_forwarders(r, &data.forwarders);
   read_groups(r, &data.groups);

@@ -9,7 +9,8 @@
 //   offset 20  total length of the image in bytes    u64
 //   offset 28  sections, in this order, each a u8 tag then a u32 count then the items:
 //              1 domains         name, u32 n + n aliases, catch_all
-//              2 accounts        name, domain, real_name, password_hash, u8 services, u64 quota_kb
+//              2 accounts        name, domain, real_name, password_hash, u8 services, u64 quota_kb,
+//                                u32 n + n copies_to (format 2; format 1 has none)
 //              3 account aliases name, domain, account
 //              4 forwarders      name, domain, target
 //              5 groups          name, domain, real_name, u32 n + n members
@@ -29,7 +30,7 @@
 namespace postcore::directory {
 
 inline constexpr std::string_view kSnapshotMagic = "PCDIRSNP";
-inline constexpr uint16_t kSnapshotFormat = 1;
+inline constexpr uint16_t kSnapshotFormat = 2;  // format 1 is still read
 inline constexpr size_t kSnapshotHeaderSize = 28;
 inline constexpr size_t kSnapshotTrailerSize = 4;
 inline constexpr size_t kSnapshotVersionOffset = 12;
@@ -46,6 +47,7 @@ std::string encode_snapshot(const DirectoryData& data);
 Result<DirectoryData> decode_snapshot(std::string_view image);
 
 struct SnapshotHeader {
+  uint16_t format = kSnapshotFormat;
   uint64_t data_version = 0;
   uint64_t total_length = 0;
 };

@@ -2,6 +2,7 @@
 #include <cerrno>
 
 #include "control/auth/password_hash.h"
+#include "control/auth/password_scheme.h"
 #include "control/server/control_commands.h"
 
 namespace postcore::control {
@@ -18,6 +19,7 @@ json account_json(const directory::Account& a) {
           {"real_name", a.real_name},
           {"services", services_json(a.services)},
           {"quota_kb", a.quota_kb},
+          {"copies_to", a.copies_to},
           {"has_password", !a.password_hash.empty()}};
 }
 
@@ -109,11 +111,13 @@ void ControlCommands::add_account_commands() {
     auto password = a.optional_string("password");
     auto services = a.strings("services");  // absent: every service
     auto quota = a.optional_number("quota_kb");
+    auto copies = a.strings("copies_to");
     if (!address) return address.error();
     if (!real_name) return real_name.error();
     if (!password) return password.error();
     if (!services) return services.error();
     if (!quota) return quota.error();
+    if (!copies) return copies.error();
     if (auto f = a.finish(); !f) return f.error();
     auto parts = split_address(*address);
     if (!parts) return parts.error();
@@ -122,6 +126,7 @@ void ControlCommands::add_account_commands() {
     account.domain = parts->second;
     account.real_name = real_name->value_or("");
     account.quota_kb = quota->value_or(0);
+    account.copies_to = std::move(*copies);
     if (!services->empty()) {
       auto bits = parse_services(*services);
       if (!bits) return bits.error();
@@ -157,15 +162,18 @@ void ControlCommands::add_account_commands() {
     auto services = a.strings("services");
     auto quota = a.optional_number("quota_kb");
     auto password = a.optional_string("password");
+    auto copies = a.optional_strings("copies_to");
     if (!address) return address.error();
     if (!real_name) return real_name.error();
     if (!services) return services.error();
     if (!quota) return quota.error();
     if (!password) return password.error();
+    if (!copies) return copies.error();
     if (auto f = a.finish(); !f) return f.error();
     store::AccountChanges changes;
     changes.real_name = *real_name;
     changes.quota_kb = *quota;
+    changes.copies_to = std::move(*copies);
     if (!services->empty()) {
       auto bits = parse_services(*services);
       if (!bits) return bits.error();
@@ -178,6 +186,24 @@ void ControlCommands::add_account_commands() {
     }
     if (auto r = store_.update_account(actor, *address, changes); !r) return r.error();
     return ok();
+  });
+  // From the dataplane: a login matched a password stored in an older scheme, and this is
+  // the same password hashed as yescrypt. Only a well-formed yescrypt hash is taken, and
+  // only while the old one is still the account's password.
+  add("account.rehash", true, [this](const store::Actor& actor, RequestArgs& a) -> Result<json> {
+    auto address = a.string("address");
+    auto old_hash = a.string("old_hash");
+    auto new_hash = a.string("new_hash");
+    if (!address) return address.error();
+    if (!old_hash) return old_hash.error();
+    if (!new_hash) return new_hash.error();
+    if (auto f = a.finish(); !f) return f.error();
+    auto parsed = auth::parse_stored_password(*new_hash);
+    if (!parsed || parsed->scheme != auth::PasswordScheme::kYescrypt)
+      return make_error(EINVAL, "new_hash: not a yescrypt hash");
+    auto replaced = store_.rehash_password(actor, *address, *old_hash, *new_hash);
+    if (!replaced) return replaced.error();
+    return json{{"replaced", *replaced}};
   });
   add("account.show", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
     auto address = a.string("address");

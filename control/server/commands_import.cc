@@ -149,11 +149,12 @@ void ControlCommands::add_import_commands() {
     const json* aliases = a.raw("account_aliases");
     const json* forwarders = a.raw("forwarders");
     const json* groups = a.raw("groups");
+    const json* copies = a.raw("account_copies");
     if (!origin) return origin.error();
     if (!domain) return domain.error();
     if (!dry_run) return dry_run.error();
     if (auto f = a.finish(); !f) return f.error();
-    for (const json* list : {aliases, forwarders, groups})
+    for (const json* list : {aliases, forwarders, groups, copies})
       if (list && !list->is_array())
         return make_error(EINVAL, "import.aliases: every part of the plan must be a list");
     store::Actor importer{actor.uid, "import:" + *origin};
@@ -189,6 +190,26 @@ void ControlCommands::add_import_commands() {
           g.members.push_back(m.get<std::string>());
         }
         auto r = st.put_group(importer, g);
+        if (!r) return make_error(r.error().code, *where + ": " + r.error().message);
+        counts.count(*r);
+      }
+      // "name: \\name, other@…": the account keeps its mail and sends copies on. The
+      // account itself comes from the account import, which must run first.
+      for (const json& e : copies ? *copies : json::array()) {
+        auto account = text(e, "account"), where = text(e, "where");
+        if (!account || !where || !e.contains("copies_to") || !e["copies_to"].is_array())
+          return make_error(EINVAL, "import.aliases: bad account copies");
+        std::vector<std::string> to;
+        for (const auto& t : e["copies_to"]) {
+          if (!t.is_string()) return make_error(EINVAL, "import.aliases: bad account copy");
+          to.push_back(t.get<std::string>());
+        }
+        auto r = st.put_account_copies(importer, *account + "@" + *domain, to);
+        if (!r && r.error().code == ENOENT) {
+          return make_error(ENOENT, *where + ": " + *account + " keeps a copy of its mail, but " +
+                                        r.error().message +
+                                        " (import the accounts before the aliases)");
+        }
         if (!r) return make_error(r.error().code, *where + ": " + r.error().message);
         counts.count(*r);
       }

@@ -1,4 +1,5 @@
-// Who may use the admin API: root and members of the `postcore` group. The kernel
+// Who may use the admin API: root, the appliance's own user (the dataplane reports
+// rehashed passwords) and members of the `postcore` group. The kernel
 // vouches for the peer (SO_PEERCRED); supplementary groups come from /proc, which the
 // peer cannot forge either.
 #pragma once
@@ -18,7 +19,8 @@ struct Peer {
 
 std::optional<Peer> peer_of(int fd);
 
-// True when `peer` is root or in `admin_group` (primary or supplementary).
+// True when `peer` is root, runs as this process's user, or is in `admin_group` (primary or
+// supplementary).
 bool peer_allowed(const Peer& peer, std::optional<gid_t> admin_group);
 
 // The gid of the named group, if it exists on this system.

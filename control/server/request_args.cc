@@ -56,6 +56,13 @@ Result<std::vector<std::string>> RequestArgs::strings(const char* name) {
   return out;
 }
 
+Result<std::optional<std::vector<std::string>>> RequestArgs::optional_strings(const char* name) {
+  if (!find(name)) return std::optional<std::vector<std::string>>();
+  auto list = strings(name);
+  if (!list) return list.error();
+  return std::optional<std::vector<std::string>>(std::move(*list));
+}
+
 Result<void> RequestArgs::finish() const {
   for (auto it = args_.begin(); it != args_.end(); ++it)
     if (!read_.count(it.key()))

@@ -24,6 +24,8 @@ class RequestArgs {
   Result<bool> boolean(const char* name, bool fallback);
   Result<std::optional<uint64_t>> optional_number(const char* name);
   Result<std::vector<std::string>> strings(const char* name);  // absent: empty
+  // Absent: nullopt, so that "leave it" and "make it empty" differ.
+  Result<std::optional<std::vector<std::string>>> optional_strings(const char* name);
   // The argument as it came, for structured values the command decodes itself; null when
   // absent.
   const nlohmann::json* raw(const char* name) { return find(name); }

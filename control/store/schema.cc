@@ -88,8 +88,16 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (time_ms);
 )sql";
 
+// Version 2: the addresses that also get a copy of an account's mail, one per line,
+// each as parse_address() writes it. Like forwarder targets, they are text: renaming or
+// removing what one names leaves it as it is.
+constexpr std::string_view kVersion2 = R"sql(
+ALTER TABLE accounts ADD COLUMN copies_to TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kVersion1},
+    {2, kVersion2},
 };
 
 Result<int64_t> pragma_value(SqliteDb& db, const char* pragma) {

@@ -53,6 +53,7 @@ struct AccountChanges {
   std::optional<std::string> password_hash;
   std::optional<uint8_t> services;
   std::optional<uint64_t> quota_kb;
+  std::optional<std::vector<std::string>> copies_to;  // replaces the whole list
 };
 
 // What a local name (the part before the @, unique within its domain) names.
@@ -117,6 +118,11 @@ class Store {
                               std::string_view new_name);
   Result<void> update_account(const Actor& actor, std::string_view address,
                               const AccountChanges& changes);
+  // A password stored again in the current scheme after a successful login: replaces
+  // `old_hash` by `new_hash` only while `old_hash` is still the account's password, so a
+  // password changed in the meantime is never overwritten. True when it replaced it.
+  Result<bool> rehash_password(const Actor& actor, std::string_view address,
+                               std::string_view old_hash, std::string_view new_hash);
   Result<directory::Account> get_account(std::string_view address);
   Result<std::vector<directory::Account>> list_accounts(std::string_view domain);
 
@@ -156,6 +162,10 @@ class Store {
   // audit each change made. A name taken by another kind of object is EEXIST.
   Result<PutOutcome> put_domain(const Actor& actor, const directory::Domain& domain);
   Result<PutOutcome> put_account(const Actor& actor, const directory::Account& account);
+  // The addresses an existing account sends copies to, as a whole list (an aliases
+  // file's "alice: \\alice, other@example.net"). ENOENT when there is no such account.
+  Result<PutOutcome> put_account_copies(const Actor& actor, std::string_view address,
+                                        const std::vector<std::string>& copies);
   Result<PutOutcome> put_account_alias(const Actor& actor, const directory::AccountAlias& alias);
   Result<PutOutcome> put_forwarder(const Actor& actor, const directory::Forwarder& forwarder);
   Result<PutOutcome> put_group(const Actor& actor, const directory::Group& group);

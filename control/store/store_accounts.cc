@@ -1,6 +1,7 @@
 // Accounts and account aliases.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 
@@ -26,6 +27,33 @@ Result<void> check_quota(uint64_t quota_kb) {
   return {};
 }
 
+// Parses each address (keeping the local part's case, as for a forwarder target) and
+// writes it back in its one spelling; an address given twice is refused.
+Result<void> normalize_copies(std::optional<std::vector<std::string>>& copies) {
+  if (!copies) return {};
+  std::vector<std::string> normalized;
+  for (const std::string& copy : *copies) {
+    auto address = parse_address(copy, /*keep_local_case=*/true);
+    if (!address) return address.error();
+    std::string text = address->text();
+    if (std::find(normalized.begin(), normalized.end(), text) != normalized.end())
+      return make_error(EINVAL, fmt::format("copy to {} given twice", text));
+    normalized.push_back(std::move(text));
+  }
+  *copies = std::move(normalized);
+  return {};
+}
+
+std::string copies_column(const std::vector<std::string>& copies) {
+  std::string out;
+  for (const std::string& copy : copies) out += (out.empty() ? "" : "\n") + copy;
+  return out;
+}
+
+std::string copies_text(const std::vector<std::string>& copies) {
+  return copies.empty() ? "none" : internal::join(copies);
+}
+
 Result<void> check_fields(const AccountChanges& changes) {
   if (changes.real_name)
     if (auto r = internal::check_text_field("real name", *changes.real_name); !r) return r;
@@ -39,10 +67,11 @@ Result<void> check_fields(const AccountChanges& changes) {
 }
 
 std::string account_detail(const directory::Account& account) {
-  return fmt::format("real name \"{}\"; services {}; quota {}{}", account.real_name,
-                     internal::services_text(account.services),
-                     internal::quota_text(account.quota_kb),
-                     account.password_hash.empty() ? "; no password" : "");
+  return fmt::format(
+      "real name \"{}\"; services {}; quota {}{}{}", account.real_name,
+      internal::services_text(account.services), internal::quota_text(account.quota_kb),
+      account.password_hash.empty() ? "; no password" : "",
+      account.copies_to.empty() ? "" : "; copies to " + copies_text(account.copies_to));
 }
 
 // What `changes` would change in `account`, for the audit trail; empty: nothing.
@@ -59,6 +88,9 @@ std::string change_detail(const directory::Account& account, const AccountChange
   if (changes.quota_kb && *changes.quota_kb != account.quota_kb)
     parts.push_back(fmt::format("quota {} → {}", internal::quota_text(account.quota_kb),
                                 internal::quota_text(*changes.quota_kb)));
+  if (changes.copies_to && *changes.copies_to != account.copies_to)
+    parts.push_back(fmt::format("copies to {} → {}", copies_text(account.copies_to),
+                                copies_text(*changes.copies_to)));
   std::string out;
   for (const auto& part : parts) out += (out.empty() ? "" : "; ") + part;
   return out;
@@ -66,14 +98,18 @@ std::string change_detail(const directory::Account& account, const AccountChange
 
 AccountChanges all_fields(const directory::Account& account) {
   return AccountChanges{account.real_name, account.password_hash, account.services,
-                        account.quota_kb};
+                        account.quota_kb, account.copies_to};
 }
 
 }  // namespace
 
-Result<void> Store::add_account(const Actor& actor, const directory::Account& account) {
-  auto name = normalize_local_part(account.name);
+Result<void> Store::add_account(const Actor& actor, const directory::Account& given) {
+  auto name = normalize_local_part(given.name);
   if (!name) return name.error();
+  directory::Account account = given;
+  std::optional<std::vector<std::string>> copies = std::move(account.copies_to);
+  if (auto r = normalize_copies(copies); !r) return r;
+  account.copies_to = std::move(*copies);
   if (auto r = check_fields(all_fields(account)); !r) return r;
   return transaction([&](Store&) -> Result<void> {
     auto domain = find_domain(account.domain);
@@ -81,10 +117,10 @@ Result<void> Store::add_account(const Actor& actor, const directory::Account& ac
     auto added = insert_name(*domain, *name, NameKind::account);
     if (!added) return added.error();
     if (auto r = db_->run("INSERT INTO accounts (id, real_name, password_hash, services, "
-                          "quota_kb) VALUES (?, ?, ?, ?, ?)",
+                          "quota_kb, copies_to) VALUES (?, ?, ?, ?, ?, ?)",
                           added->id, account.real_name, account.password_hash,
                           static_cast<int64_t>(account.services),
-                          static_cast<int64_t>(account.quota_kb));
+                          static_cast<int64_t>(account.quota_kb), copies_column(account.copies_to));
         !r)
       return r;
     return record(actor, "account.add", added->address(), account_detail(account));
@@ -150,9 +186,12 @@ Result<void> Store::rename_account(const Actor& actor, std::string_view address,
 }
 
 Result<void> Store::update_account(const Actor& actor, std::string_view address,
-                                   const AccountChanges& changes) {
-  if (!changes.real_name && !changes.password_hash && !changes.services && !changes.quota_kb)
+                                   const AccountChanges& given) {
+  if (!given.real_name && !given.password_hash && !given.services && !given.quota_kb &&
+      !given.copies_to)
     return make_error(EINVAL, "no account fields to change");
+  AccountChanges changes = given;
+  if (auto r = normalize_copies(changes.copies_to); !r) return r;
   if (auto r = check_fields(changes); !r) return r;
   return transaction([&](Store&) -> Result<void> {
     auto found = find_object(address, NameKind::account);
@@ -161,17 +200,40 @@ Result<void> Store::update_account(const Actor& actor, std::string_view address,
     if (!account) return account.error();
     const std::string detail = change_detail(*account, changes);
     if (detail.empty()) return {};
-    if (auto r =
-            db_->run("UPDATE accounts SET real_name = ?, password_hash = ?, services = ?, "
-                     "quota_kb = ? WHERE id = ?",
-                     changes.real_name.value_or(account->real_name),
-                     changes.password_hash.value_or(account->password_hash),
-                     static_cast<int64_t>(changes.services.value_or(account->services)),
-                     static_cast<int64_t>(changes.quota_kb.value_or(account->quota_kb)), found->id);
+    if (auto r = db_->run("UPDATE accounts SET real_name = ?, password_hash = ?, services = ?, "
+                          "quota_kb = ?, copies_to = ? WHERE id = ?",
+                          changes.real_name.value_or(account->real_name),
+                          changes.password_hash.value_or(account->password_hash),
+                          static_cast<int64_t>(changes.services.value_or(account->services)),
+                          static_cast<int64_t>(changes.quota_kb.value_or(account->quota_kb)),
+                          copies_column(changes.copies_to.value_or(account->copies_to)), found->id);
         !r)
       return r;
     return record(actor, "account.set", found->address(), detail);
   });
+}
+
+Result<bool> Store::rehash_password(const Actor& actor, std::string_view address,
+                                    std::string_view old_hash, std::string_view new_hash) {
+  AccountChanges changes;
+  changes.password_hash = std::string(new_hash);
+  if (auto r = check_fields(changes); !r) return r.error();
+  bool replaced = false;
+  auto done = transaction([&](Store&) -> Result<void> {
+    auto found = find_object(address, NameKind::account);
+    if (!found) return found.error();
+    auto account = internal::only_row(read_accounts({Scope::object, found->id}));
+    if (!account) return account.error();
+    if (account->password_hash != old_hash || old_hash == new_hash) return {};
+    if (auto r =
+            db_->run("UPDATE accounts SET password_hash = ? WHERE id = ?", new_hash, found->id);
+        !r)
+      return r;
+    replaced = true;
+    return record(actor, "account.rehash", found->address(), "password stored again as yescrypt");
+  });
+  if (!done) return done.error();
+  return replaced;
 }
 
 Result<directory::Account> Store::get_account(std::string_view address) {

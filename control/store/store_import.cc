@@ -97,6 +97,21 @@ Result<PutOutcome> Store::put_account(const Actor& actor, const directory::Accou
   return outcome;
 }
 
+Result<PutOutcome> Store::put_account_copies(const Actor& actor, std::string_view address,
+                                             const std::vector<std::string>& copies) {
+  PutOutcome outcome = PutOutcome::unchanged;
+  auto done = transaction([&](Store&) -> Result<void> {
+    auto before = audit_rows_written_;
+    AccountChanges changes;
+    changes.copies_to = copies;
+    if (auto r = update_account(actor, address, changes); !r) return r;
+    if (audit_rows_written_ != before) outcome = PutOutcome::updated;
+    return {};
+  });
+  if (!done) return done.error();
+  return outcome;
+}
+
 Result<PutOutcome> Store::put_account_alias(const Actor& actor,
                                             const directory::AccountAlias& wanted) {
   auto name = normalize_local_part(wanted.name);

@@ -3,6 +3,7 @@
 // of the same data compare equal.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "control/store/sqlite_db.h"
@@ -66,13 +67,21 @@ Result<std::vector<directory::Account>> Store::read_accounts(Scope scope) {
   auto read = each_row(
       *db_,
       scoped(fmt::format("SELECT n.name, dn.name, a.real_name, a.password_hash, a.services, "
-                         "a.quota_kb FROM accounts a JOIN local_names n ON n.id = a.id {}",
+                         "a.quota_kb, a.copies_to FROM accounts a "
+                         "JOIN local_names n ON n.id = a.id {}",
                          kNameJoin),
              scope.pick("1", "n.domain_id = ?1", "a.id = ?1"), "dn.name, n.name"),
       scope.by != Scope::all, scope.id, [&](Rows& r) {
-        accounts.push_back(directory::Account{r.text(0), r.text(1), r.text(2), r.text(3),
-                                              static_cast<uint8_t>(r.integer(4)),
-                                              static_cast<uint64_t>(r.integer(5))});
+        directory::Account& a = accounts.emplace_back(directory::Account{
+            r.text(0), r.text(1), r.text(2), r.text(3), static_cast<uint8_t>(r.integer(4)),
+            static_cast<uint64_t>(r.integer(5))});
+        // One address per line (see the schema).
+        std::string copies = r.text(6);
+        for (size_t start = 0; start < copies.size();) {
+          size_t end = std::min(copies.find('\n', start), copies.size());
+          a.copies_to.push_back(copies.substr(start, end - start));
+          start = end + 1;
+        }
       });
   if (!read) return read.error();
   return accounts;

@@ -27,10 +27,7 @@ class ImportAccounts(unittest.TestCase):
             time.sleep(0.05)
 
     def tearDown(self):
-        rc = self.app.stop()
-        log = self.app.read_log()
-        self.app.tmp.cleanup()
-        self.assertEqual(rc, 0, log)
+        self.app.finish()
 
     def write(self, name, text, newline='\n'):
         path = os.path.join(self.app.tmp.name, name)
@@ -145,15 +142,19 @@ class ImportPasswdAndExport(ImportAccounts):
             '  someone@elsewhere.example',
             'prog: "|/usr/bin/vacation bob"',
             'list: :include:/etc/mail/list',
+            'bob: \\bob, Bob@Home.example',
         ]) + '\n')
         dry = self.app.ctl('import', 'aliases', path, '--domain', 'example.com', '--dry-run')
         self.assertIn('(dry run', dry.stdout)
         r = self.app.ctl('import', 'aliases', path, '--domain', 'example.com')
-        self.assertEqual(r.stdout.strip(), '4 created, 0 updated, 0 unchanged')
+        self.assertEqual(r.stdout.strip(), '4 created, 1 updated, 0 unchanged')
         self.assertIn(f'{path}:7:', r.stderr)  # |command: listed with its line, not imported
         self.assertIn(f'{path}:8:', r.stderr)  # :include: likewise
         again = self.app.ctl('import', 'aliases', path, '--domain', 'example.com')
-        self.assertEqual(again.stdout.strip(), '0 created, 0 updated, 4 unchanged')
+        self.assertEqual(again.stdout.strip(), '0 created, 0 updated, 5 unchanged')
+        # bob keeps his mail and a copy goes to his old home address.
+        shown = self.app.ctl('account', 'show', 'bob@example.com').stdout
+        self.assertIn('copies to: Bob@home.example', shown)
         members = self.app.ctl('group', 'show', 'team@example.com').stdout
         self.assertIn('member:    bob@example.com', members)
         self.assertIn('member:    someone@elsewhere.example', members)
@@ -163,6 +164,19 @@ class ImportPasswdAndExport(ImportAccounts):
             time.sleep(0.05)
         self.assertEqual(rcpt(self.app, 'ext@example.com'), 250)
         self.assertEqual(rcpt(self.app, 'prog@example.com'), 550)
+        with smtplib.SMTP('127.0.0.1', self.app.smtp_port, timeout=30) as s:
+            s.sendmail('sender@outside.example', ['bob@example.com'], b'Subject: x\r\n\r\nx\r\n')
+        targets = [(t['kind'], t['address'])
+                   for t in self.app.spool_list()[0]['recipients'][0]['targets']]
+        self.assertEqual(targets, [('local', 'bob@example.com'), ('remote', 'Bob@home.example')])
+
+    def test_copies_need_the_account(self):
+        path = self.write('aliases', 'carol: \\carol, carol@elsewhere.example\n')
+        r = self.app.ctl('import', 'aliases', path, '--domain', 'example.com', check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.strip().splitlines()[-1],
+                         f'postcorectl: {path}:1: carol keeps a copy of its mail, but no such '
+                         'account: carol@example.com (import the accounts before the aliases)')
 
 
 if __name__ == '__main__':

@@ -59,6 +59,11 @@ const Row kRows[] = {
     {"smtp service disabled", "carol@example.com", kOutsider, Verdict::disabled, {}},
     {"smtp-only account", "dave@example.com", kOutsider, Verdict::accept, {"L:dave@example.com"}},
     {"account alias", "al@example.com", kOutsider, Verdict::accept, {"L:alice@example.com"}},
+    {"account keeping a copy and sending copies on, disabled and unknown ones skipped",
+     "keeper@example.com",
+     kOutsider,
+     Verdict::accept,
+     {"L:keeper@example.com", "R:Keeper@remote.example", "L:alice@example.com"}},
     {"alias of a disabled account", "carlos@example.com", kOutsider, Verdict::disabled, {}},
     {"forwarder to outside, case of local part kept",
      "ext@example.com",
@@ -307,6 +312,15 @@ TEST(ResolveTrail, PostmasterFallbackKeepsWhatWasTried) {
                                       "0 implicit_postmaster postmaster@pm.test"}));
 }
 
+TEST(ResolveTrail, CopiesAreExpandedLikeGroupMembers) {
+  Resolution r = sample()->resolve("keeper@example.com", "");
+  EXPECT_EQ(describe(r.trail),
+            (std::vector<std::string>{
+                "0 account keeper@example.com", "1 account carol@example.com",
+                "1 skipped_disabled carol@example.com", "1 skipped_unknown ghost@example.com",
+                "1 account_alias al@example.com", "2 account alice@example.com"}));
+}
+
 TEST(ResolveTrail, ForwarderToAliasDomain) {
   Resolution r = sample()->resolve("inner@example.com", "");
   EXPECT_EQ(describe(r.trail), (std::vector<std::string>{"0 forwarder inner@example.com",
@@ -325,6 +339,55 @@ TEST(Resolve, NoRelayNetworksDeniesEveryone) {
   auto built = Directory::build(std::move(data));
   ASSERT_TRUE(built.ok());
   EXPECT_EQ((*built)->resolve("x@remote.example", "127.0.0.1").verdict, Verdict::relay_denied);
+}
+
+TEST(Resolve, AuthenticatedClientsRelayFromAnywhere) {
+  DirectoryData data = testing::sample_directory();
+  data.relay_networks.clear();
+  auto built = Directory::build(std::move(data));
+  ASSERT_TRUE(built.ok());
+  Resolution r = (*built)->resolve("X@Remote.example", "203.0.113.9", /*authenticated=*/true);
+  EXPECT_EQ(r.verdict, Verdict::accept);
+  ASSERT_EQ(r.targets.size(), 1u);
+  EXPECT_EQ(r.targets[0], (Target{TargetKind::remote, "X@remote.example", false}));
+  // Local answers do not change with authentication.
+  EXPECT_EQ((*built)->resolve("ghost@example.com", "", true).verdict, Verdict::unknown_user);
+  EXPECT_EQ((*built)->resolve("carol@example.com", "", true).verdict, Verdict::disabled);
+}
+
+TEST(FindLogin, AccountsThroughAliasesAndAnyCase) {
+  auto d = sample();
+  struct Case {
+    const char* login;
+    const char* address;  // nullptr: no account
+  };
+  const Case cases[] = {
+      {"alice@example.com", "alice@example.com"},
+      {"ALICE@Example.NET", "alice@example.com"},   // domain alias, any case
+      {"al@example.org.", "alice@example.com"},     // account alias, trailing dot
+      {"carlos@example.com", "carol@example.com"},  // alias of a disabled-for-SMTP account
+      {"team@example.com", nullptr},                // group
+      {"ext@example.com", nullptr},                 // forwarder
+      {"ghost@example.com", nullptr},
+      {"alice", nullptr},  // no domain
+      {"alice@remote.example", nullptr},
+      {"@example.com", nullptr},
+      {"", nullptr},
+  };
+  for (const Case& c : cases) {
+    std::optional<LoginAccount> found = d->find_login(c.login);
+    if (!c.address) {
+      EXPECT_FALSE(found) << c.login;
+      continue;
+    }
+    ASSERT_TRUE(found) << c.login;
+    EXPECT_EQ(found->address, c.address) << c.login;
+  }
+  std::optional<LoginAccount> bob = d->find_login("bob@example.com");
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->password_hash, "{SSHA}xyz");
+  EXPECT_EQ(bob->services, kAllServices);
+  EXPECT_EQ(d->find_login("carol@example.com")->services, service_pop | service_imap);
 }
 
 TEST(Resolve, NoDomainsAtAll) {

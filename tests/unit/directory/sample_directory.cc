@@ -25,6 +25,13 @@ DirectoryData sample_directory() {
       {"m\xc3\xbcller", "example.com", "M\xc3\xbcller", "", kAllServices, 0},
       {"bucket", "catchall.test", "", "", kAllServices, 0},
       {"postmaster", "pm.test", "", "", service_imap, 0},
+      {"keeper",
+       "example.com",
+       "Keeps a copy",
+       "",
+       kAllServices,
+       0,
+       {"Keeper@Remote.Example", "carol@example.com", "ghost@example.com", "al@example.com"}},
   };
   d.account_aliases = {
       {"al", "example.com", "alice"},
@@ -55,7 +62,8 @@ DirectoryData sample_directory() {
 bool same_data(const DirectoryData& a, const DirectoryData& b) {
   auto domain = [](const Domain& x) { return std::tie(x.name, x.aliases, x.catch_all); };
   auto account = [](const Account& x) {
-    return std::tie(x.name, x.domain, x.real_name, x.password_hash, x.services, x.quota_kb);
+    return std::tie(x.name, x.domain, x.real_name, x.password_hash, x.services, x.quota_kb,
+                    x.copies_to);
   };
   auto alias = [](const AccountAlias& x) { return std::tie(x.name, x.domain, x.account); };
   auto forwarder = [](const Forwarder& x) { return std::tie(x.name, x.domain, x.target); };

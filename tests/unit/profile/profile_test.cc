@@ -15,6 +15,9 @@ TEST(Profile, EmbeddedDevProfile) {
   EXPECT_EQ(p->listeners[1].bound_port, 2587);
   EXPECT_EQ(p->smtp.max_message_size, 50ull << 20);
   EXPECT_EQ(p->smtp.max_expanded_recipients, 20000u);
+  EXPECT_EQ(p->auth.verify_threads, 2u);
+  EXPECT_TRUE(p->auth.rehash_on_login);
+  EXPECT_EQ(p->auth.plaintext, PlaintextAuth::loopback);
 }
 
 TEST(Profile, OverridesWin) {
@@ -64,6 +67,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:2:20: max_message_size: unknown size unit 'Q'"},
         BadCase{"[smtp]\nmax_expanded_recipients = 0\n",
                 "bad.toml:2:27: max_expanded_recipients must be between 1 and 1000000"},
+        BadCase{"[auth]\nplaintext = \"sometimes\"\n",
+                "bad.toml:2:13: plaintext must be \"never\", \"loopback\" or \"always\""},
+        BadCase{"[auth]\nrehash_on_login = 1\n",
+                "bad.toml:2:19: rehash_on_login must be true or false"},
+        BadCase{"[auth]\nverify_threads = 0\n",
+                "bad.toml:2:18: verify_threads must be between 1 and 64"},
         BadCase{"[smtp]\nbare_line_endings = \"keep\"\n",
                 "bad.toml:2:21: bare_line_endings must be \"reject\" or \"normalise\""},
         BadCase{"[spool]\nsegment_size = 10\n",

@@ -116,6 +116,81 @@ TEST_F(AccountsTest, UpdatesFields) {
               "no such account: zed@example.com");
 }
 
+TEST_F(AccountsTest, CopiesToOtherAddresses) {
+  directory::Account bob = account("bob", "example.com");
+  bob.copies_to = {"Bob@Elsewhere.EXAMPLE", "alice@example.net"};
+  STORE_OK(store().add_account(kAdmin, bob));
+  auto got = store().get_account("bob@example.com");
+  ASSERT_TRUE(got.ok());
+  // The local part keeps its case (an outside system may tell it apart); domains fold.
+  EXPECT_EQ(got->copies_to,
+            (std::vector<std::string>{"Bob@elsewhere.example", "alice@example.net"}));
+  EXPECT_NE(last_audit().detail.find("copies to Bob@elsewhere.example, alice@example.net"),
+            std::string::npos)
+      << last_audit().detail;
+
+  AccountChanges one;
+  one.copies_to = std::vector<std::string>{"bob@backup.example"};
+  STORE_OK(store().update_account(kAdmin, "bob@example.com", one));
+  EXPECT_EQ(store().get_account("bob@example.com")->copies_to,
+            (std::vector<std::string>{"bob@backup.example"}));
+  EXPECT_EQ(last_audit().detail,
+            "copies to Bob@elsewhere.example, alice@example.net → bob@backup.example");
+  AccountChanges none;
+  none.copies_to = std::vector<std::string>{};
+  STORE_OK(store().update_account(kAdmin, "bob@example.com", none));
+  EXPECT_TRUE(store().get_account("bob@example.com")->copies_to.empty());
+  EXPECT_EQ(last_audit().detail, "copies to bob@backup.example → none");
+
+  AccountChanges twice;
+  twice.copies_to = std::vector<std::string>{"x@y.example", "x@Y.example"};
+  STORE_ERROR(store().update_account(kAdmin, "bob@example.com", twice), EINVAL,
+              "copy to x@y.example given twice");
+  AccountChanges bad;
+  bad.copies_to = std::vector<std::string>{"nobody"};
+  EXPECT_FALSE(store().update_account(kAdmin, "bob@example.com", bad).ok());
+
+  // An import (put_account) sets what the account list holds and leaves the copies alone.
+  STORE_OK(store().update_account(kAdmin, "bob@example.com", one));
+  directory::Account imported = account("bob", "example.com", "Bob Imported");
+  auto put = store().put_account(kAdmin, imported);
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(store().get_account("bob@example.com")->copies_to,
+            (std::vector<std::string>{"bob@backup.example"}));
+  auto data = store().load_directory();
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(data->accounts[0].copies_to, (std::vector<std::string>{"bob@backup.example"}));
+}
+
+TEST_F(AccountsTest, RehashReplacesOnlyTheHashItWasMadeFrom) {
+  directory::Account alice = account("alice", "example.com");
+  alice.password_hash = "{SSHA}old";
+  STORE_OK(store().add_account(kAdmin, alice));
+  const Actor dataplane{0, "api"};
+
+  auto replaced = store().rehash_password(dataplane, "Alice@example.net", "{SSHA}old", "$y$new");
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+  EXPECT_TRUE(*replaced);
+  EXPECT_EQ(store().get_account("alice@example.com")->password_hash, "$y$new");
+  EXPECT_EQ(last_audit().action, "account.rehash");
+  EXPECT_EQ(last_audit().object, "alice@example.com");
+  EXPECT_EQ(last_audit().detail, "password stored again as yescrypt");
+
+  // The operator changed the password meanwhile: a late rehash of the old one is dropped.
+  const auto before = version();
+  const size_t rows = audit_rows();
+  replaced = store().rehash_password(dataplane, "alice@example.com", "{SSHA}old", "$y$late");
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_FALSE(*replaced);
+  EXPECT_EQ(store().get_account("alice@example.com")->password_hash, "$y$new");
+  EXPECT_EQ(version(), before);
+  EXPECT_EQ(audit_rows(), rows);
+
+  STORE_ERROR(store().rehash_password(dataplane, "zed@example.com", "a", "$y$b"), ENOENT,
+              "no such account: zed@example.com");
+  EXPECT_FALSE(store().rehash_password(dataplane, "alice@example.com", "$y$new", "bad\nhash").ok());
+}
+
 TEST_F(AccountsTest, OtherKindsAreNotAccounts) {
   STORE_OK(store().add_forwarder(kAdmin, {"fw", "example.com", "x@elsewhere.test"}));
   STORE_ERROR(store().get_account("fw@example.com"), ENOENT,

@@ -1,4 +1,4 @@
-#include "control/cli/admin_client.h"
+#include "control/api/admin_client.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace postcore::cli {
+namespace postcore::api {
 
 int errno_of_code(const std::string& code) {
   if (code == "not_found") return ENOENT;
@@ -88,4 +88,4 @@ Result<nlohmann::json> AdminClient::call(const std::string& command, const nlohm
   }
 }
 
-}  // namespace postcore::cli
+}  // namespace postcore::api

@@ -1,5 +1,6 @@
-// AdminClient: postcorectl's side of the admin API: one connection, one request at a
-// time, a bounded wait for each reply.
+// AdminClient: the client side of the admin API (postcorectl, and the dataplane reporting
+// rehashed passwords): one connection, one request at a time, a bounded wait for each
+// reply.
 #pragma once
 
 #include <chrono>
@@ -9,7 +10,7 @@
 #include "common/result.h"
 #include "control/api/frame.h"
 
-namespace postcore::cli {
+namespace postcore::api {
 
 class AdminClient {
  public:
@@ -36,4 +37,4 @@ class AdminClient {
 // The errno for a reply error code (inverse of the server's error_code_name).
 int errno_of_code(const std::string& code);
 
-}  // namespace postcore::cli
+}  // namespace postcore::api
