@@ -59,6 +59,8 @@ struct Envelope {
   std::string envid;  // RFC 3461 ENVID (xtext as received), empty if absent
   std::vector<Recipient> recipients;
   int64_t received_at = 0;  // unix seconds when the transaction began
+  // The login name the client authenticated as (SMTP AUTH), empty for an anonymous session.
+  std::string auth_user;
 };
 
 }  // namespace postcore

@@ -18,8 +18,9 @@ struct Core::State {
   spool::SpoolShard spool;
   net::KernelTransport transport;
   SmtpService smtp;
+  SmtpService submission;
 
-  State(unsigned index, int cpu, const Profile& p, ConnectionLimiter& limiter,
+  State(unsigned index, int cpu, const Profile& p, ConnectionLimiter& limiter, LoginChecker* logins,
         std::shared_ptr<const directory::Directory> directory)
       : reactor(engine::ReactorOptions{index, cpu, 4096}),
         file_io(reactor),
@@ -27,15 +28,20 @@ struct Core::State {
                                            static_cast<uint16_t>(index), p.spool.segment_size,
                                            static_cast<size_t>(p.spool.write_buffer)}),
         transport(reactor),
-        smtp(reactor, p, spool, limiter, std::move(directory)) {}
+        smtp(reactor, p, spool, limiter, directory, {Service::smtp, logins}),
+        submission(reactor, p, spool, limiter, std::move(directory),
+                   {Service::submission, logins}) {}
+
+  SmtpService& service(Service s) { return s == Service::submission ? submission : smtp; }
 };
 
 Core::Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter,
-           std::shared_ptr<const directory::Directory> directory)
+           LoginChecker* logins, std::shared_ptr<const directory::Directory> directory)
     : index_(index),
       cpu_(cpu),
       profile_(profile),
       limiter_(limiter),
+      logins_(logins),
       initial_directory_(std::move(directory)) {}
 
 Core::~Core() {
@@ -50,7 +56,8 @@ std::future<Result<void>> Core::start() {
 }
 
 void Core::run(std::promise<Result<void>> started) {
-  auto state = std::make_unique<State>(index_, cpu_, profile_, limiter_, initial_directory_);
+  auto state =
+      std::make_unique<State>(index_, cpu_, profile_, limiter_, logins_, initial_directory_);
   auto fail = [&](const std::string& what, const Error& e) {
     started.set_value(make_error(e.code, fmt::format("core {}: {}: {}", index_, what, e.message)));
   };
@@ -60,7 +67,7 @@ void Core::run(std::promise<Result<void>> started) {
   // The shard logs what recovery found, corruption loudly.
   if (auto r = state->transport.init(); !r) return fail("transport", r.error());
   for (const auto& l : profile_.listeners) {
-    if (auto r = state->transport.listen({l.address, l.bound_port}, state->smtp); !r)
+    if (auto r = state->transport.listen({l.address, l.bound_port}, state->service(l.service)); !r)
       return fail(std::string(service_name(l.service)) + " listener", r.error());
   }
   State* s = state.get();
@@ -69,10 +76,12 @@ void Core::run(std::promise<Result<void>> started) {
   s->reactor.on_stop([s] {
     s->transport.stop_listening();
     s->smtp.begin_shutdown();
+    s->submission.begin_shutdown();
   });
   bool sealed = false;
   s->reactor.add_quiescence_check([s, sealed]() mutable {
-    if (!s->smtp.quiescent() || s->transport.connection_count() != 0) return false;
+    if (!s->smtp.quiescent() || !s->submission.quiescent() || s->transport.connection_count() != 0)
+      return false;
     // Sealing writes the segment's index, so the next start reads no segment in full.
     if (!sealed) {
       sealed = true;
@@ -95,8 +104,10 @@ void Core::stop() {
 
 void Core::set_directory(std::shared_ptr<const directory::Directory> directory) {
   if (State* s = state_.load(std::memory_order_acquire))
-    s->reactor.post(
-        [s, d = std::move(directory)]() mutable { s->smtp.set_directory(std::move(d)); });
+    s->reactor.post([s, d = std::move(directory)]() mutable {
+      s->smtp.set_directory(d);
+      s->submission.set_directory(std::move(d));
+    });
 }
 
 void Core::join() {

@@ -10,13 +10,15 @@
 #include "common/result.h"
 #include "control/directory/directory.h"
 #include "dataplane/server/connection_limiter.h"
+#include "dataplane/server/login_checker.h"
 
 namespace postcore::server {
 
 class Core {
  public:
+  // `logins` checks AUTH passwords for every core; it must outlive the core.
   Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter,
-       std::shared_ptr<const directory::Directory> directory);
+       LoginChecker* logins, std::shared_ptr<const directory::Directory> directory);
   ~Core();
 
   // Starts the thread; the future reports whether start-up (spool recovery, binding the
@@ -34,6 +36,7 @@ class Core {
   int cpu_;
   const Profile& profile_;
   ConnectionLimiter& limiter_;
+  LoginChecker* logins_;
   std::shared_ptr<const directory::Directory> initial_directory_;
   std::thread thread_;
   struct State;

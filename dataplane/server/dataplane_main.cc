@@ -98,6 +98,13 @@ int main(int argc, char** argv) {
   unsigned n = profile->cores ? profile->cores : static_cast<unsigned>(cpus.size());
   server::ConnectionLimiter limiter(profile->smtp.max_connections,
                                     profile->smtp.max_connections_per_client);
+  // Password checks for every core, on threads of their own (started after the signals
+  // were blocked, so they never take SIGTERM); outlives the cores.
+  auto logins = server::LoginChecker::start(profile->auth, profile->data_dir + "/control.sock");
+  if (!logins) {
+    log::error("dataplane", "login checks: {}", logins.error().message);
+    return 1;
+  }
   // The directory snapshot in force when the cores start; later ones are polled for below.
   std::shared_ptr<const directory::Directory> current;
   std::vector<std::unique_ptr<server::Core>> cores;
@@ -110,7 +117,8 @@ int main(int argc, char** argv) {
   std::vector<std::future<Result<void>>> started;
   for (unsigned i = 0; i < n; ++i) {
     int cpu = i < cpus.size() ? cpus[i] : -1;
-    cores.push_back(std::make_unique<server::Core>(i, cpu, *profile, limiter, current));
+    cores.push_back(
+        std::make_unique<server::Core>(i, cpu, *profile, limiter, logins->get(), current));
     started.push_back(cores.back()->start());
   }
   bool ok = true;

@@ -11,7 +11,7 @@ SmtpConnection::SmtpConnection(SmtpService& service, net::Connection& connection
                                std::string refusal)
     : service_(service),
       connection_(connection),
-      session_(service.config_, *this, connection.peer_address()),
+      session_(service.config_for(connection.peer_address()), *this, connection.peer_address()),
       admitted_(admitted),
       refusal_(std::move(refusal)),
       idle_timer_([this] { on_timeout(); }),
@@ -114,7 +114,8 @@ void SmtpConnection::transaction_started() {
 smtp::RcptVerdict SmtpConnection::check_recipient(std::string_view address,
                                                   std::vector<DeliveryTarget>& targets) {
   if (txn_directory_) {
-    directory::Resolution r = txn_directory_->resolve(address, connection_.peer_address());
+    directory::Resolution r =
+        txn_directory_->resolve(address, connection_.peer_address(), session_.authenticated());
     switch (r.verdict) {
       case directory::Verdict::accept:
         targets.reserve(r.targets.size());
@@ -181,6 +182,45 @@ void SmtpConnection::message_abort() {
   if (!message_) return;
   service_.spool_.abort(*message_);
   message_.reset();
+}
+
+void SmtpConnection::authenticate(std::string_view authzid, std::string_view authcid,
+                                  std::string_view password) {
+  if (!service_.logins_) {  // not reached: AUTH is offered only with a checker
+    session_.auth_answered(smtp::AuthResult::temporary_failure);
+    return;
+  }
+  std::weak_ptr<SmtpConnection*> weak = self_;
+  std::shared_ptr<engine::ReactorLink> link = service_.link_;
+  std::string login = printable(authcid.substr(0, 256));  // for the log
+  service_.logins_->check(
+      service_.directory(), authzid, authcid, password, directory::service_smtp,
+      [weak, link, login](LoginAnswer answer) {
+        // On a worker thread: the answer goes back to the connection's own reactor.
+        link->post([weak, login, answer = std::move(answer)] {
+          auto alive = weak.lock();
+          if (!alive) return;
+          SmtpConnection* self = *alive;
+          if (self->closed_) return;
+          const std::string& peer = self->connection_.peer_address();
+          switch (answer.outcome) {
+            case LoginOutcome::success:
+              log::info("smtp", "client {}: authenticated as {}", peer, answer.user);
+              self->session_.auth_answered(smtp::AuthResult::success, answer.user);
+              break;
+            case LoginOutcome::invalid:
+              log::warning("smtp", "client {}: authentication failed for {}", peer, login);
+              self->session_.auth_answered(smtp::AuthResult::invalid);
+              break;
+            case LoginOutcome::temporary_failure:
+              log::warning("smtp", "client {}: authentication for {} not checked (busy)", peer,
+                           login);
+              self->session_.auth_answered(smtp::AuthResult::temporary_failure);
+              break;
+          }
+          self->after_session_step();
+        });
+      });
 }
 
 }  // namespace postcore::server

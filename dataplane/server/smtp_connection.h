@@ -35,6 +35,8 @@ class SmtpConnection final : public net::ConnectionHandler, public smtp::Session
   void message_data(std::string_view chunk) override;
   void message_end() override;
   void message_abort() override;
+  void authenticate(std::string_view authzid, std::string_view authcid,
+                    std::string_view password) override;
 
   void shut_down_now();        // 421 4.3.2 and close
   void shut_down_when_idle();  // 421 once the current transaction is over

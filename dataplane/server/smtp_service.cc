@@ -8,7 +8,7 @@
 
 namespace postcore::server {
 
-smtp::Config smtp_config_from(const Profile& profile) {
+smtp::Config smtp_config_from(const Profile& profile, Service service) {
   smtp::Config c;
   c.hostname = profile.hostname;
   const SmtpSettings& s = profile.smtp;
@@ -22,14 +22,27 @@ smtp::Config smtp_config_from(const Profile& profile) {
   c.limits.data_timeout = s.data_timeout;
   c.bare_line_ending = s.normalise_bare_line_endings ? smtp::BareLineEnding::normalise
                                                      : smtp::BareLineEnding::reject;
+  c.auth.offered = c.auth.required = service == Service::submission;
   return c;
 }
 
+namespace {
+
+bool is_loopback(std::string_view ip) {
+  return ip.starts_with("127.") || ip == "::1" || ip.starts_with("::ffff:127.");
+}
+
+}  // namespace
+
 SmtpService::SmtpService(engine::Reactor& reactor, const Profile& profile, spool::SpoolShard& spool,
                          ConnectionLimiter& limiter,
-                         std::shared_ptr<const directory::Directory> directory)
+                         std::shared_ptr<const directory::Directory> directory,
+                         const SmtpServiceOptions& options)
     : reactor_(reactor),
-      config_(smtp_config_from(profile)),
+      config_(smtp_config_from(profile, options.service)),
+      logins_(options.logins),
+      plaintext_(profile.auth.plaintext),
+      link_(std::make_shared<engine::ReactorLink>(reactor)),
       local_domains_(profile.smtp.local_domains),
       directory_(std::move(directory)),
       spool_(spool),
@@ -40,7 +53,18 @@ SmtpService::SmtpService(engine::Reactor& reactor, const Profile& profile, spool
         for (SmtpConnection* c : open) c->shut_down_now();
       }) {}
 
-SmtpService::~SmtpService() = default;
+SmtpService::~SmtpService() {
+  link_->detach();
+}
+
+smtp::Config SmtpService::config_for(std::string_view peer_address) const {
+  smtp::Config c = config_;
+  // No TLS yet: every connection is plaintext.
+  bool may_send_password = plaintext_ == PlaintextAuth::always ||
+                           (plaintext_ == PlaintextAuth::loopback && is_loopback(peer_address));
+  c.auth.offered = c.auth.offered && logins_ != nullptr && may_send_password;
+  return c;
+}
 
 bool SmtpService::is_local_domain(std::string_view domain) const {
   return std::any_of(local_domains_.begin(), local_domains_.end(), [&](const std::string& d) {

@@ -12,8 +12,10 @@
 #include "common/profile.h"
 #include "control/directory/directory.h"
 #include "dataplane/engine/reactor.h"
+#include "dataplane/engine/reactor_link.h"
 #include "dataplane/net/transport.h"
 #include "dataplane/server/connection_limiter.h"
+#include "dataplane/server/login_checker.h"
 #include "dataplane/smtp/session.h"
 #include "queue/spool/spool_shard.h"
 
@@ -21,13 +23,22 @@ namespace postcore::server {
 
 class SmtpConnection;
 
-smtp::Config smtp_config_from(const Profile& profile);
+// The session configuration for `service`: submission offers AUTH and requires it before
+// MAIL (RFC 6409); smtp (port 25) offers none.
+smtp::Config smtp_config_from(const Profile& profile, Service service = Service::smtp);
+
+struct SmtpServiceOptions {
+  Service service = Service::smtp;
+  // Checks AUTH passwords; null: AUTH is not offered.
+  LoginChecker* logins = nullptr;
+};
 
 class SmtpService final : public net::ServiceHandlerFactory {
  public:
   SmtpService(engine::Reactor& reactor, const Profile& profile, spool::SpoolShard& spool,
               ConnectionLimiter& limiter,
-              std::shared_ptr<const directory::Directory> directory = nullptr);
+              std::shared_ptr<const directory::Directory> directory = nullptr,
+              const SmtpServiceOptions& options = {});
   ~SmtpService() override;
 
   std::unique_ptr<net::ConnectionHandler> make_handler(net::Connection& connection) override;
@@ -44,9 +55,15 @@ class SmtpService final : public net::ServiceHandlerFactory {
  private:
   friend class SmtpConnection;
   bool is_local_domain(std::string_view domain) const;
+  // The configuration for one client: AUTH is offered only where passwords may travel.
+  smtp::Config config_for(std::string_view peer_address) const;
 
   engine::Reactor& reactor_;
   smtp::Config config_;
+  LoginChecker* logins_;
+  PlaintextAuth plaintext_;
+  // Password checks answer from worker threads through this; detached on destruction.
+  std::shared_ptr<engine::ReactorLink> link_;
   std::vector<std::string> local_domains_;  // used until a directory snapshot exists
   std::shared_ptr<const directory::Directory> directory_;
   spool::SpoolShard& spool_;

@@ -8,7 +8,9 @@ namespace {
 struct CommandEntry {
   std::string_view name;
   Verb verb;
-  std::string_view help;  // empty for the verbs that are not implemented
+  // Empty for the verbs that are not implemented, and for AUTH: HELP does not depend on the
+  // configuration, and AUTH is not always offered.
+  std::string_view help;
 };
 
 constexpr CommandEntry kCommands[] = {
@@ -28,7 +30,7 @@ constexpr CommandEntry kCommands[] = {
     {"HELP", Verb::help, "HELP [<command>]"},
     {"EXPN", Verb::not_implemented, {}},
     {"STARTTLS", Verb::not_implemented, {}},
-    {"AUTH", Verb::not_implemented, {}},
+    {"AUTH", Verb::auth, {}},
     {"ETRN", Verb::not_implemented, {}},
     {"TURN", Verb::not_implemented, {}},
     {"ATRN", Verb::not_implemented, {}},

@@ -19,6 +19,7 @@ enum class Verb : uint8_t {
   quit,
   vrfy,
   help,
+  auth,             // RFC 4954; answered like not_implemented when not offered
   not_implemented,  // a verb some servers implement and this one does not: 502
   unknown,          // 500
 };

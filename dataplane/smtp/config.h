@@ -1,5 +1,5 @@
-// Configuration of an SMTP server session: the limits it enforces and how it treats input
-// that is common in the wild but not RFC 5321 (bare CR or LF line endings).
+// Configuration of an SMTP server session: the limits it enforces, how it treats input that
+// is common in the wild but not RFC 5321 (bare CR or LF line endings), and AUTH.
 #pragma once
 
 #include <chrono>
@@ -29,10 +29,17 @@ struct Limits {
 //   normalise: each one becomes CRLF, in message text and at the end of command lines.
 enum class BareLineEnding { reject, normalise };
 
+// SMTP AUTH (RFC 4954) with the PLAIN and LOGIN mechanisms; the host checks the credentials.
+struct AuthSettings {
+  bool offered = false;   // EHLO lists AUTH and the AUTH command is taken; else AUTH is 502
+  bool required = false;  // MAIL before a successful AUTH is 530 (set offered too)
+};
+
 struct Config {
   std::string hostname;  // in greeting, EHLO reply, Received:
   Limits limits;
   BareLineEnding bare_line_ending = BareLineEnding::reject;
+  AuthSettings auth;
 };
 
 }  // namespace postcore::smtp

@@ -19,15 +19,24 @@ void append_size(const Config& config, std::string& out) {
   out += std::to_string(config.limits.max_message_size);
 }
 
+void append_auth_mechanisms(const Config&, std::string& out) {
+  out += " PLAIN LOGIN";
+}
+
+bool auth_offered(const Config& config) {
+  return config.auth.offered;
+}
+
 constexpr Extension kExtensions[] = {
-    {"PIPELINING", nullptr, nullptr},           // RFC 2920
-    {"SIZE", append_size, nullptr},             // RFC 1870
-    {"8BITMIME", nullptr, nullptr},             // RFC 6152
-    {"ENHANCEDSTATUSCODES", nullptr, nullptr},  // RFC 2034
-    {"CHUNKING", nullptr, nullptr},             // RFC 3030
-    {"SMTPUTF8", nullptr, nullptr},             // RFC 6531
-    {"DSN", nullptr, nullptr},                  // RFC 3461
-    {"HELP", nullptr, nullptr},                 // RFC 5321 4.1.1.8
+    {"PIPELINING", nullptr, nullptr},                // RFC 2920
+    {"SIZE", append_size, nullptr},                  // RFC 1870
+    {"AUTH", append_auth_mechanisms, auth_offered},  // RFC 4954
+    {"8BITMIME", nullptr, nullptr},                  // RFC 6152
+    {"ENHANCEDSTATUSCODES", nullptr, nullptr},       // RFC 2034
+    {"CHUNKING", nullptr, nullptr},                  // RFC 3030
+    {"SMTPUTF8", nullptr, nullptr},                  // RFC 6531
+    {"DSN", nullptr, nullptr},                       // RFC 3461
+    {"HELP", nullptr, nullptr},                      // RFC 5321 4.1.1.8
 };
 
 }  // namespace

@@ -134,9 +134,9 @@ bool valid_orcpt(std::string_view text) {
 
 }  // namespace
 
-ParamProblem parse_mail_params(std::string_view text, MailParams* out) {
+ParamProblem parse_mail_params(std::string_view text, bool auth_offered, MailParams* out) {
   *out = MailParams{};
-  bool seen_body = false, seen_ret = false, seen_envid = false;
+  bool seen_body = false, seen_ret = false, seen_envid = false, seen_auth = false;
   return for_each_param(text, [&](const Param& p) {
     if (iequals(p.keyword, "SIZE")) {
       if (out->size_given || !parse_decimal(p.value, &out->size)) return ParamError::syntax;
@@ -172,6 +172,10 @@ ParamProblem parse_mail_params(std::string_view text, MailParams* out) {
       }
       seen_envid = true;
       out->envid = p.value;
+    } else if (auth_offered && iequals(p.keyword, "AUTH")) {
+      // "<>" (identity not known) is xtext too.
+      if (seen_auth || !valid_xtext(p.value, false)) return ParamError::syntax;
+      seen_auth = true;
     } else {
       return ParamError::unknown;
     }

@@ -1,6 +1,7 @@
 // The ESMTP parameters after the path in MAIL FROM and RCPT TO (RFC 5321 4.1.2
 // Mail-parameters / Rcpt-parameters): SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8
-// (RFC 6531), RET and ENVID (RFC 3461) on MAIL; NOTIFY and ORCPT (RFC 3461) on RCPT.
+// (RFC 6531), RET and ENVID (RFC 3461), AUTH (RFC 4954) on MAIL; NOTIFY and ORCPT (RFC 3461)
+// on RCPT.
 #pragma once
 
 #include <cstdint>
@@ -35,8 +36,10 @@ struct RcptParams {
   std::string_view orcpt;
 };
 
-// text is what follows the path: empty, or one or more SP then the parameters.
-ParamProblem parse_mail_params(std::string_view text, MailParams* out);
+// text is what follows the path: empty, or one or more SP then the parameters. With
+// auth_offered, MAIL's AUTH=<> or AUTH=<xtext> (RFC 4954 5) is checked and then ignored: this
+// server does not take the identity a relaying client says it authenticated.
+ParamProblem parse_mail_params(std::string_view text, bool auth_offered, MailParams* out);
 ParamProblem parse_rcpt_params(std::string_view text, RcptParams* out);
 
 }  // namespace postcore::smtp

@@ -3,6 +3,8 @@
 // message; the consumed front is dropped when more input is appended.
 #pragma once
 
+#include <string.h>
+
 #include <string>
 #include <string_view>
 
@@ -32,6 +34,14 @@ class PendingInput {
   void clear() {
     bytes_.clear();
     begin_ = 0;
+  }
+
+  // Overwrites the octets that are held but no longer part of the input: the consumed front,
+  // and the spare capacity, where append() and clear() leave earlier contents behind. For
+  // input that held credentials; a block given up when the buffer grew is not reached.
+  void wipe_spent() {
+    explicit_bzero(bytes_.data(), begin_);
+    explicit_bzero(bytes_.data() + bytes_.size(), bytes_.capacity() - bytes_.size());
   }
 
  private:

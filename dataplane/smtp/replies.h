@@ -1,4 +1,5 @@
-// The fixed replies of the SMTP session, each with its RFC 3463 enhanced status code.
+// The fixed replies of the SMTP session, each with its RFC 3463 enhanced status code (the
+// 3xx ones have none).
 // Replies that carry the hostname, a queue id or an octet count are built in session.cc.
 #pragma once
 
@@ -74,5 +75,29 @@ inline constexpr std::string_view bare_line_ending =
 inline constexpr std::string_view text_line_too_long = "500 5.5.6 Line too long\r\n";
 inline constexpr std::string_view store_unavailable =
     "451 4.3.0 Temporary failure storing the message, try again later\r\n";
+
+// AUTH (RFC 4954). The 334 challenges carry no status code (class 3, like 354); LOGIN's are
+// "Username:" and "Password:" in base64.
+inline constexpr std::string_view auth_plain_challenge = "334 \r\n";
+inline constexpr std::string_view auth_username_challenge = "334 VXNlcm5hbWU6\r\n";
+inline constexpr std::string_view auth_password_challenge = "334 UGFzc3dvcmQ6\r\n";
+inline constexpr std::string_view auth_succeeded = "235 2.7.0 Authentication successful\r\n";
+inline constexpr std::string_view auth_invalid = "535 5.7.8 Authentication credentials invalid\r\n";
+inline constexpr std::string_view auth_tempfail = "454 4.7.0 Temporary authentication failure\r\n";
+inline constexpr std::string_view auth_required = "530 5.7.0 Authentication required\r\n";
+inline constexpr std::string_view auth_syntax =
+    "501 5.5.4 Syntax: AUTH mechanism [initial-response]\r\n";
+inline constexpr std::string_view auth_mechanism_unknown =
+    "504 5.5.4 Unrecognized authentication mechanism\r\n";
+inline constexpr std::string_view already_authenticated = "503 5.5.1 Already authenticated\r\n";
+inline constexpr std::string_view auth_in_transaction =
+    "503 5.5.1 AUTH not permitted during a mail transaction\r\n";
+inline constexpr std::string_view auth_cannot_decode = "501 5.5.2 Cannot decode response\r\n";
+// Decoded, but not a PLAIN message or LOGIN name or password (sasl.h valid_sasl_field()).
+inline constexpr std::string_view auth_malformed =
+    "501 5.5.2 Malformed authentication response\r\n";
+inline constexpr std::string_view auth_cancelled = "501 5.7.0 Authentication cancelled\r\n";
+inline constexpr std::string_view auth_line_too_long =
+    "500 5.5.6 Authentication Exchange line is too long\r\n";
 
 }  // namespace postcore::smtp::reply

@@ -1,5 +1,5 @@
-// The session's input loop, message reception (DATA and BDAT), commit answers and closing.
-// The command handlers are in session_commands.cc.
+// The session's input loop, message reception (DATA and BDAT), commit and AUTH answers and
+// closing. The command handlers, AUTH's included, are in session_commands.cc.
 #include "dataplane/smtp/session.h"
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 
 #include "dataplane/smtp/received_header.h"
 #include "dataplane/smtp/replies.h"
+#include "dataplane/smtp/sasl.h"
 
 namespace postcore::smtp {
 namespace {
@@ -28,6 +29,13 @@ Session::Session(const Config& config, SessionHost& host, std::string client_add
   envelope_.client_address = std::move(client_address);
 }
 
+// Input the session never read, because it closed first, may hold credentials.
+Session::~Session() {
+  if (!config_.auth.offered) return;
+  pending_.clear();
+  pending_.wipe_spent();
+}
+
 void Session::start(int64_t now_unix) {
   if (started_) return;
   started_ = true;
@@ -39,12 +47,12 @@ void Session::start(int64_t now_unix) {
 }
 
 // Input is processed where it lies whenever possible; only what cannot be processed yet (a
-// partial command line, or anything that arrives while a commit is outstanding) is copied
-// into pending_.
+// partial command line, or anything that arrives while a commit or AUTH answer is
+// outstanding) is copied into pending_.
 void Session::feed(std::string_view bytes, int64_t now_unix) {
   now_ = now_unix;
   if (closing_) return;
-  if (!started_ || awaiting_commit_) {
+  if (!started_ || awaiting_answer()) {
     pending_.append(bytes);
     return;
   }
@@ -83,14 +91,18 @@ void Session::process_pending() {
   } else {
     pending_.consume(used);
   }
+  if (wipe_pending_) {
+    pending_.wipe_spent();
+    wipe_pending_ = false;
+  }
 }
 
-// Processes input until it runs out, a commit is awaited, or the session closes; returns
-// how much was consumed. What is left is at most a partial command line (or, when stopped,
-// whatever followed).
+// Processes input until it runs out, a commit or AUTH answer is awaited, or the session
+// closes; returns how much was consumed. What is left is at most a partial command line (or,
+// when stopped, whatever followed).
 size_t Session::run(std::string_view input) {
   size_t pos = 0;
-  while (pos < input.size() && !closing_ && !awaiting_commit_) {
+  while (pos < input.size() && !closing_ && !awaiting_answer()) {
     const std::string_view rest = input.substr(pos);
     switch (mode_) {
       case Mode::command: {
@@ -101,7 +113,13 @@ size_t Session::run(std::string_view input) {
           // The reply comes now, not when the line finally ends, so no bytes of it are kept.
           mode_ = Mode::discard_line;
           pos += window;
-          protocol_error(reply::command_too_long);
+          if (auth_step_ == AuthStep::none) {
+            protocol_error(reply::command_too_long);
+          } else {
+            auth_step_ = AuthStep::none;  // RFC 4954 4: the exchange fails
+            wipe_pending_ = true;
+            protocol_error(reply::auth_line_too_long);
+          }
           break;
         }
         const size_t length = static_cast<size_t>(static_cast<const char*>(lf) - rest.data()) + 1;
@@ -145,6 +163,15 @@ bool Session::awaiting_commit() const {
 bool Session::in_transaction() const {
   return in_mail_;
 }
+bool Session::awaiting_auth() const {
+  return awaiting_auth_;
+}
+bool Session::authenticated() const {
+  return !envelope_.auth_user.empty();
+}
+const std::string& Session::auth_user() const {
+  return envelope_.auth_user;
+}
 
 std::chrono::seconds Session::current_timeout() const {
   return mode_ == Mode::data || mode_ == Mode::bdat ? config_.limits.data_timeout
@@ -168,6 +195,30 @@ void Session::commit_failed() {
   if (closing_) return;
   reply(reply::store_unavailable);
   reset_transaction();
+  process_pending();
+}
+
+// auth_authcid_ is left as it is: when the answer comes from inside authenticate(), the host
+// may still be looking at it.
+void Session::auth_answered(AuthResult result, std::string_view user) {
+  if (!awaiting_auth_) return;
+  awaiting_auth_ = false;
+  if (closing_) return;
+  switch (result) {
+    case AuthResult::success:
+      if (user.empty())
+        envelope_.auth_user = auth_authcid_;
+      else
+        envelope_.auth_user.assign(user);
+      reply(reply::auth_succeeded);
+      break;
+    case AuthResult::invalid:
+      protocol_error(reply::auth_invalid);
+      break;
+    case AuthResult::temporary_failure:
+      reply(reply::auth_tempfail);
+      break;
+  }
   process_pending();
 }
 
@@ -267,6 +318,7 @@ void Session::close_with(std::string_view code, std::string_view text) {
   reply_with_hostname(code, text);
   closing_ = true;
   mode_ = Mode::command;
+  auth_step_ = AuthStep::none;
 }
 
 void Session::reset_transaction() {

@@ -1,12 +1,15 @@
 // The session's command handlers: one function per SMTP verb, each answering exactly once.
 #include <charconv>
+#include <utility>
 
+#include "common/base64.h"
 #include "dataplane/smtp/address.h"
 #include "dataplane/smtp/ascii.h"
 #include "dataplane/smtp/command_table.h"
 #include "dataplane/smtp/ehlo_extensions.h"
 #include "dataplane/smtp/esmtp_params.h"
 #include "dataplane/smtp/replies.h"
+#include "dataplane/smtp/sasl.h"
 #include "dataplane/smtp/session.h"
 
 namespace postcore::smtp {
@@ -46,6 +49,13 @@ bool acceptable_helo(std::string_view argument) {
 
 void Session::handle_command_line(std::string_view line) {
   line.remove_suffix(1);  // LF
+  // A line read during an AUTH exchange is the client's response. It ends the exchange,
+  // whatever it holds, unless its handler asks for another. It and an AUTH command (for its
+  // initial response) may hold credentials, so pending_ is wiped once they are spent.
+  const AuthStep auth_step = std::exchange(auth_step_, AuthStep::none);
+  if (auth_step != AuthStep::none || (config_.auth.offered && istarts_with(line, "AUTH "))) {
+    wipe_pending_ = true;
+  }
   if (!line.empty() && line.back() == '\r') {
     line.remove_suffix(1);
   } else if (config_.bare_line_ending == BareLineEnding::reject) {
@@ -60,6 +70,10 @@ void Session::handle_command_line(std::string_view line) {
     }
   }
   while (!line.empty() && line.back() == ' ') line.remove_suffix(1);
+  if (auth_step != AuthStep::none) {
+    if (line == "*") return protocol_error(reply::auth_cancelled);  // RFC 4954 4
+    return handle_auth_response(auth_step, line);
+  }
 
   const CommandLine command = split_command_line(line);
   switch (command.verb) {
@@ -111,6 +125,13 @@ void Session::handle_command_line(std::string_view line) {
     case Verb::help:
       handle_help(command.argument);
       break;
+    case Verb::auth:
+      if (config_.auth.offered) {
+        handle_auth(command.argument);
+      } else {
+        protocol_error(reply::not_implemented);
+      }
+      break;
     case Verb::not_implemented:
       protocol_error(reply::not_implemented);
       break;
@@ -139,6 +160,7 @@ void Session::handle_helo(std::string_view argument, bool esmtp) {
 
 void Session::handle_mail(std::string_view argument) {
   if (!greeted_) return protocol_error(reply::need_helo);
+  if (config_.auth.required && !authenticated()) return protocol_error(reply::auth_required);
   if (in_mail_) return protocol_error(reply::nested_mail);
   if (!istarts_with(argument, "FROM:")) return protocol_error(reply::mail_syntax);
   // A space after the colon is not RFC 5321 but is common; it is harmless to allow.
@@ -150,7 +172,8 @@ void Session::handle_mail(std::string_view argument) {
   if (path.postmaster) return protocol_error(reply::bad_sender);
 
   MailParams params;
-  const ParamProblem problem = parse_mail_params(text.substr(path.length), &params);
+  const ParamProblem problem =
+      parse_mail_params(text.substr(path.length), config_.auth.offered, &params);
   if (problem.error != ParamError::none) return parameter_error(problem);
   if (path.non_ascii && !params.smtputf8) return protocol_error(reply::sender_needs_smtputf8);
   if (params.size_given && params.size > config_.limits.max_message_size) {
@@ -319,6 +342,73 @@ void Session::parameter_error(const ParamProblem& problem) {
   output_ += problem.keyword;
   output_ += "\r\n";
   count_protocol_error();
+}
+
+// AUTH mechanism [initial-response] (RFC 4954 4), with PLAIN (RFC 4616) and LOGIN
+// (draft-murchison-sasl-login). The session reads the client's responses and hands the
+// credentials to the host; which names and passwords are good is the host's business.
+void Session::handle_auth(std::string_view argument) {
+  if (!greeted_) return protocol_error(reply::need_helo);
+  if (authenticated()) return protocol_error(reply::already_authenticated);
+  if (in_mail_) return protocol_error(reply::auth_in_transaction);
+  const size_t space = argument.find(' ');
+  const std::string_view mechanism = argument.substr(0, space);
+  const std::string_view initial =
+      space == std::string_view::npos ? std::string_view() : argument.substr(space + 1);
+  if (mechanism.empty() || initial.find(' ') != std::string_view::npos) {
+    return protocol_error(reply::auth_syntax);
+  }
+  AuthStep step = AuthStep::none;
+  if (iequals(mechanism, "PLAIN")) {
+    step = AuthStep::plain;
+  } else if (iequals(mechanism, "LOGIN")) {
+    step = AuthStep::login_username;  // an initial response is the username
+  } else {
+    return protocol_error(reply::auth_mechanism_unknown);
+  }
+  if (space != std::string_view::npos) {
+    // "=" stands for an empty initial response, which could not be told from none.
+    return handle_auth_response(step, initial == "=" ? std::string_view() : initial);
+  }
+  auth_step_ = step;
+  reply(step == AuthStep::plain ? reply::auth_plain_challenge : reply::auth_username_challenge);
+}
+
+// One base64 response of the exchange: PLAIN's message, LOGIN's username or its password.
+// Every way out wipes the decoded text; the host gets views of it, and must copy what it
+// keeps.
+void Session::handle_auth_response(AuthStep step, std::string_view response) {
+  // Decoding then never reallocates, which would leave a copy in the freed block: the
+  // decoded text is shorter than the line it came in.
+  auth_decoded_.reserve(config_.limits.max_command_line);
+  std::string_view problem;
+  PlainCredentials plain;
+  if (!decode_base64(response, auth_decoded_, Base64Padding::required)) {
+    problem = reply::auth_cannot_decode;
+  } else if (step == AuthStep::plain) {
+    if (parse_plain(auth_decoded_, &plain)) {
+      auth_authcid_.assign(plain.authcid);
+      authenticate(plain.authzid, plain.password);
+    } else {
+      problem = reply::auth_malformed;
+    }
+  } else if (!valid_sasl_field(auth_decoded_)) {
+    problem = reply::auth_malformed;
+  } else if (step == AuthStep::login_username) {
+    auth_authcid_.assign(auth_decoded_);
+    auth_step_ = AuthStep::login_password;
+    reply(reply::auth_password_challenge);
+  } else {
+    authenticate({}, auth_decoded_);
+  }
+  wipe_string(auth_decoded_);
+  if (!problem.empty()) protocol_error(problem);
+}
+
+// The host may answer from inside the call, so the wait begins before it.
+void Session::authenticate(std::string_view authzid, std::string_view password) {
+  awaiting_auth_ = true;
+  host_.authenticate(authzid, auth_authcid_, password);
 }
 
 void Session::handle_help(std::string_view topic) {

@@ -8,7 +8,8 @@
 namespace postcore::spool {
 namespace {
 
-// Version 1 had no delivery targets; it is still read, as an empty expansion.
+// Version 1 had no delivery targets and no AUTH identity; it is still read, as an empty
+// expansion and an anonymous session.
 constexpr uint8_t kEnvelopeVersion = 2;
 constexpr uint8_t kTargetRemote = 1;
 constexpr uint8_t kTargetImplicit = 2;
@@ -39,7 +40,8 @@ bool decode_targets(wire::Decoder& d, std::vector<DeliveryTarget>& targets) {
 Result<std::string> encode_envelope(const Envelope& e) {
   auto too_long = [](const std::string& field) { return field.size() > kMaxField; };
   bool fits = e.recipients.size() <= kMaxRecipients && !too_long(e.client_address) &&
-              !too_long(e.helo) && !too_long(e.mail_from) && !too_long(e.envid);
+              !too_long(e.helo) && !too_long(e.mail_from) && !too_long(e.envid) &&
+              !too_long(e.auth_user);
   for (const Recipient& r : e.recipients) {
     fits = fits && !too_long(r.address) && !too_long(r.orcpt) && r.targets.size() <= kMaxRecipients;
     for (const DeliveryTarget& t : r.targets) fits = fits && !too_long(t.address);
@@ -59,6 +61,7 @@ Result<std::string> encode_envelope(const Envelope& e) {
   wire::put_string(out, e.helo);
   wire::put_string(out, e.mail_from);
   wire::put_string(out, e.envid);
+  wire::put_string(out, e.auth_user);
   wire::put<uint32_t>(out, static_cast<uint32_t>(e.recipients.size()));
   for (const Recipient& r : e.recipients) {
     wire::put<uint8_t>(out, r.notify);
@@ -95,6 +98,7 @@ Result<Envelope> decode_envelope(std::string_view payload) {
   d.get_string(&e.helo, kMaxField);
   d.get_string(&e.mail_from, kMaxField);
   d.get_string(&e.envid, kMaxField);
+  if (version >= 2) d.get_string(&e.auth_user, kMaxField);
   uint32_t count = 0;
   d.get(&count);
   if (!d.ok() || count > kMaxRecipients || esmtp > 1 || smtputf8 > 1 ||

@@ -229,6 +229,7 @@ nlohmann::json listing_json(const ListedMessage& m, bool full) {
     j["smtputf8"] = e.smtputf8;
     j["ret"] = ret_name(e.ret);
     j["envid"] = e.envid;
+    j["auth_user"] = e.auth_user;
   }
   nlohmann::json recipients = nlohmann::json::array();
   for (size_t i = 0; i < e.recipients.size(); i++) {
@@ -339,6 +340,7 @@ int run_show(SpoolReader& reader, const Arguments& args, std::ostream& out, std:
   if (e.ret != DsnRet::unspecified) out << " RET=" << ret_name(e.ret);
   if (!e.envid.empty()) out << " ENVID=" << e.envid;
   out << "\n";
+  if (!e.auth_user.empty()) out << fmt::format("auth user: {}\n", e.auth_user);
   for (size_t i = 0; i < e.recipients.size(); i++) {
     const Recipient& r = e.recipients[i];
     out << fmt::format("recipient: <{}>", r.address);

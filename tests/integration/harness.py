@@ -120,6 +120,16 @@ class Appliance:
             self.log.close()
         return self.proc.returncode if self.proc else None
 
+    def finish(self):
+        """Stops the appliance and removes its files; returns its log. Raises unless it
+        stopped cleanly (exit 0, no sanitizer report)."""
+        rc = self.stop()
+        log = self.read_log()
+        self.tmp.cleanup()
+        if rc != 0 or 'Sanitizer' in log:
+            raise AssertionError(f'postcore stopped with {rc}:\n{log}')
+        return log
+
     def spool(self, *args):
         r = subprocess.run([POSTCORE, 'spool', *args, '--data-dir', self.data_dir],
                            capture_output=True, text=True)

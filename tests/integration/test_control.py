@@ -38,11 +38,7 @@ class ControlPlane(unittest.TestCase):
         self.app = Appliance().start()
 
     def tearDown(self):
-        rc = self.app.stop()
-        log = self.app.read_log()
-        self.app.tmp.cleanup()
-        self.assertEqual(rc, 0, log)
-        self.assertNotIn('Sanitizer', log)
+        self.app.finish()
 
     def test_rcpt_follows_every_change(self):
         app = self.app

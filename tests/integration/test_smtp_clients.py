@@ -27,11 +27,7 @@ class SmtpClients(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.app.stop()
-        log = cls.app.read_log()
-        cls.app.tmp.cleanup()
-        if rc != 0 or 'Sanitizer' in log:
-            raise AssertionError(f'postcore stopped with {rc}:\n{log}')
+        cls.app.finish()
 
     def connect(self):
         return smtplib.SMTP('127.0.0.1', self.app.smtp_port, timeout=30)

@@ -13,6 +13,7 @@ struct MailParamCase {
   ParamError error;
   std::string keyword;  // at fault
   MailParams expected;  // when error is none (envid compared as text)
+  bool auth_offered = false;
 };
 
 MailParams mail(bool size_given, uint64_t size, BodyType body, bool utf8, DsnRet ret,
@@ -66,6 +67,14 @@ const MailParamCase kMailCases[] = {
     {" -X=1", ParamError::syntax, "-X", kNone},
     {" X_Y=1", ParamError::syntax, "X_Y", kNone},
     {" AUTH=<>", ParamError::unknown, "AUTH", kNone},
+    {" AUTH=<>", ParamError::none, "", kNone, true},
+    {" auth=alice+40example.com SIZE=5", ParamError::none, "",
+     mail(true, 5, BodyType::unspecified, false, DsnRet::unspecified, ""), true},
+    {" AUTH=", ParamError::syntax, "AUTH", kNone, true},
+    {" AUTH", ParamError::syntax, "AUTH", kNone, true},
+    {" AUTH=a=b", ParamError::syntax, "AUTH", kNone, true},
+    {" AUTH=a+4", ParamError::syntax, "AUTH", kNone, true},
+    {" AUTH=<> AUTH=<>", ParamError::syntax, "AUTH", kNone, true},
     {" NOTIFY=NEVER", ParamError::unknown, "NOTIFY", kNone},
     {" XFOO", ParamError::unknown, "XFOO", kNone},
 };
@@ -75,7 +84,7 @@ class MailParamTable : public ::testing::TestWithParam<MailParamCase> {};
 TEST_P(MailParamTable, Parses) {
   const MailParamCase& c = GetParam();
   MailParams params;
-  const ParamProblem problem = parse_mail_params(c.text, &params);
+  const ParamProblem problem = parse_mail_params(c.text, c.auth_offered, &params);
   ASSERT_EQ(static_cast<int>(problem.error), static_cast<int>(c.error)) << c.text;
   if (c.error != ParamError::none) {
     EXPECT_EQ(problem.keyword, c.keyword);

@@ -1,8 +1,10 @@
 // Session behaviour that a byte table cannot show: streaming without buffering, timeouts,
-// shutdown, the envelope handed to the host, and input held while a commit is outstanding.
+// shutdown, the envelope handed to the host, input held while a commit or AUTH answer is
+// outstanding, and the AUTH state.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "tests/unit/smtp/session_driver.h"
 
@@ -195,6 +197,113 @@ TEST_F(SessionTest, ShutdownWhileAwaitingCommitSaysNothingMoreAfterwards) {
   session_.commit_succeeded("Q1");
   EXPECT_EQ(session_.output(), "");
   EXPECT_FALSE(session_.awaiting_commit());
+}
+
+// AUTH with the answer given by hand. "\0alice@example.com\0secret" in base64 (made with
+// Python's base64 module).
+class AuthSessionTest : public ::testing::Test {
+ protected:
+  static Config auth_config() {
+    Config config = default_config();
+    config.auth.offered = true;
+    return config;
+  }
+  AuthSessionTest() : session_(auth_config(), host_, "192.0.2.1") {
+    session_.start(kNow);
+    session_.feed("EHLO client.test\r\n", kNow);
+    session_.output().clear();
+  }
+
+  std::string take_output() {
+    std::string out = session_.output();
+    session_.output().clear();
+    return out;
+  }
+
+  static constexpr std::string_view kAuthAlice =
+      "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHNlY3JldA==\r\n";
+  RecordingHost host_;
+  Session session_;
+};
+
+TEST_F(AuthSessionTest, StateWhileAwaitingTheAnswer) {
+  session_.feed("AUTH PLAIN\r\n", kNow);
+  EXPECT_EQ(take_output(), "334 \r\n");
+  EXPECT_FALSE(session_.awaiting_auth());
+  EXPECT_EQ(session_.current_timeout(), std::chrono::seconds(300));
+  session_.feed("AGFsaWNlQGV4YW1wbGUuY29tAHNlY3JldA==\r\nMAIL FROM:<a@example.org>\r\n", kNow);
+  EXPECT_TRUE(session_.awaiting_auth());
+  EXPECT_FALSE(session_.authenticated());
+  EXPECT_EQ(session_.auth_user(), "");
+  EXPECT_EQ(session_.current_timeout(), std::chrono::seconds(300));
+  EXPECT_EQ(session_.pending_input(), 27u);  // the MAIL, held
+  EXPECT_EQ(take_output(), "");
+  EXPECT_EQ(host_.log, std::vector<std::string>{"AUTH |alice@example.com|secret"});
+
+  session_.auth_answered(AuthResult::success);
+  EXPECT_FALSE(session_.awaiting_auth());
+  EXPECT_TRUE(session_.authenticated());
+  EXPECT_EQ(session_.auth_user(), "alice@example.com");
+  EXPECT_EQ(session_.pending_input(), 0u);
+  EXPECT_EQ(take_output(), "235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n");
+  EXPECT_TRUE(session_.in_transaction());
+}
+
+TEST_F(AuthSessionTest, AnswerWithoutAnExchangeIsIgnored) {
+  session_.auth_answered(AuthResult::success);
+  session_.feed("AUTH LOGIN\r\n", kNow);
+  session_.auth_answered(AuthResult::success);  // a challenge is out, not a question
+  EXPECT_EQ(take_output(), "334 VXNlcm5hbWU6\r\n");
+  EXPECT_FALSE(session_.authenticated());
+}
+
+TEST_F(AuthSessionTest, FailureLeavesTheSessionAnonymous) {
+  session_.feed(kAuthAlice, kNow);
+  session_.auth_answered(AuthResult::invalid);
+  session_.feed(kAuthAlice, kNow);
+  session_.auth_answered(AuthResult::temporary_failure);
+  EXPECT_FALSE(session_.authenticated());
+  EXPECT_EQ(session_.auth_user(), "");
+  EXPECT_EQ(take_output(),
+            "535 5.7.8 Authentication credentials invalid\r\n"
+            "454 4.7.0 Temporary authentication failure\r\n");
+}
+
+TEST_F(AuthSessionTest, TimeoutWhileAwaitingTheAnswerSaysNothingMoreAfterwards) {
+  session_.feed(std::string(kAuthAlice) + "NOOP\r\n", kNow);
+  ASSERT_TRUE(session_.awaiting_auth());
+  session_.timed_out();
+  EXPECT_TRUE(session_.closing());
+  EXPECT_EQ(take_output(), "421 4.4.2 mx.test Timeout exceeded, closing connection\r\n");
+  session_.auth_answered(AuthResult::success);
+  EXPECT_FALSE(session_.awaiting_auth());
+  EXPECT_FALSE(session_.authenticated());
+  EXPECT_EQ(session_.output(), "");
+}
+
+TEST_F(AuthSessionTest, ShutdownInsideTheExchangeCloses) {
+  session_.feed("AUTH LOGIN\r\n", kNow);
+  take_output();
+  session_.shutting_down();
+  EXPECT_EQ(take_output(), "421 4.3.2 mx.test Service shutting down, closing connection\r\n");
+  session_.feed("YWxpY2VAZXhhbXBsZS5jb20=\r\n", kNow);
+  EXPECT_EQ(session_.output(), "");
+  EXPECT_TRUE(host_.log.empty());
+}
+
+TEST_F(AuthSessionTest, EnvelopeCarriesTheUser) {
+  session_.feed(kAuthAlice, kNow);
+  session_.auth_answered(AuthResult::success);
+  session_.feed("MAIL FROM:<a@example.org>\r\n" + kRcpt + "DATA\r\n", kNow);
+  EXPECT_EQ(host_.last_envelope.auth_user, "alice@example.com");
+}
+
+TEST_F(AuthSessionTest, HostNamesTheUserItKnows) {
+  session_.feed(kAuthAlice, kNow);
+  session_.auth_answered(AuthResult::success, "alice@example.net");
+  EXPECT_EQ(session_.auth_user(), "alice@example.net");
+  session_.feed("MAIL FROM:<a@example.org>\r\n" + kRcpt + "DATA\r\n", kNow);
+  EXPECT_EQ(host_.last_envelope.auth_user, "alice@example.net");
 }
 
 TEST_F(SessionTest, DefaultErrorLimit) {

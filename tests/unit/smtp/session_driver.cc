@@ -48,6 +48,15 @@ void RecordingHost::message_abort() {
   log.push_back("ABORT");
 }
 
+void RecordingHost::authenticate(std::string_view authzid, std::string_view authcid,
+                                 std::string_view password) {
+  log.push_back("AUTH " + std::string(authzid) + "|" + std::string(authcid) + "|" +
+                std::string(password));
+  const auto found = auth_results.find(authcid);
+  last_auth_result = found == auth_results.end() ? AuthResult::success : found->second;
+  if (auth_inline != nullptr) auth_inline->auth_answered(last_auth_result);
+}
+
 std::string RecordingHost::describe(const Envelope& envelope) {
   std::string text = "<" + envelope.mail_from + ">";
   for (const Recipient& recipient : envelope.recipients) {
@@ -65,6 +74,7 @@ std::string RecordingHost::describe(const Envelope& envelope) {
   text += kRet[static_cast<int>(envelope.ret)];
   if (!envelope.envid.empty()) text += " ENVID=" + envelope.envid;
   if (!envelope.esmtp) text += " HELO";
+  if (!envelope.auth_user.empty()) text += " AUTH=" + envelope.auth_user;
   return text;
 }
 
@@ -75,21 +85,29 @@ Config default_config() {
 }
 
 SessionRun drive(std::string_view input, const std::vector<size_t>& cuts, Commit commit,
-                 const Setup& setup) {
+                 AuthAnswer auth, const Setup& setup) {
   Config config = default_config();
   RecordingHost host;
   if (setup) setup(config, host);
   Session session(config, host, std::string(kClientAddress));
   if (commit == Commit::inline_succeed) host.commit_inline = &session;
+  if (auth == AuthAnswer::inline_answer) host.auth_inline = &session;
   SessionRun run;
-  auto answer_commits = [&] {
-    while (session.awaiting_commit() && commit != Commit::never) {
-      if (commit == Commit::fail) {
-        host.log.push_back("COMMIT-FAILED");
-        session.commit_failed();
+  // An answer releases held input, which may lead to the other kind of wait.
+  auto answer = [&] {
+    for (;;) {
+      if (session.awaiting_commit() && commit != Commit::never) {
+        if (commit == Commit::fail) {
+          host.log.push_back("COMMIT-FAILED");
+          session.commit_failed();
+        } else {
+          host.log.push_back("COMMIT " + host.last_queue_id);
+          session.commit_succeeded(host.last_queue_id);
+        }
+      } else if (session.awaiting_auth() && auth == AuthAnswer::deferred) {
+        session.auth_answered(host.last_auth_result);
       } else {
-        host.log.push_back("COMMIT " + host.last_queue_id);
-        session.commit_succeeded(host.last_queue_id);
+        return;
       }
     }
   };
@@ -97,11 +115,11 @@ SessionRun drive(std::string_view input, const std::vector<size_t>& cuts, Commit
   size_t begin = 0;
   for (size_t cut : cuts) {
     session.feed(input.substr(begin, cut - begin), kNow);
-    answer_commits();
+    answer();
     begin = cut;
   }
   session.feed(input.substr(begin), kNow);
-  answer_commits();
+  answer();
   run.output = session.output();
   run.log = host.log;
   run.closing = session.closing();
@@ -109,9 +127,10 @@ SessionRun drive(std::string_view input, const std::vector<size_t>& cuts, Commit
   return run;
 }
 
-std::string ehlo_reply(uint64_t max_size) {
-  return "250-mx.test\r\n250-PIPELINING\r\n250-SIZE " + std::to_string(max_size) +
-         "\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n"
+std::string ehlo_reply(uint64_t max_size, bool auth) {
+  return "250-mx.test\r\n250-PIPELINING\r\n250-SIZE " + std::to_string(max_size) + "\r\n" +
+         (auth ? "250-AUTH PLAIN LOGIN\r\n" : "") +
+         "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n"
          "250-DSN\r\n250 HELP\r\n";
 }
 

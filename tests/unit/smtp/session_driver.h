@@ -26,6 +26,7 @@ inline constexpr std::string_view kClientAddress = "192.0.2.1";
 //   END / ABORT           message_end / message_abort; ABORT also drops the DATA line
 //                         before it, as a real store drops the data
 //   COMMIT <id> / COMMIT-FAILED   the driver's answers
+//   AUTH <authzid>|<authcid>|<password>   authenticate
 class RecordingHost : public SessionHost {
  public:
   RcptVerdict check_recipient(std::string_view address,
@@ -34,6 +35,8 @@ class RecordingHost : public SessionHost {
   void message_data(std::string_view chunk) override;
   void message_end() override;
   void message_abort() override;
+  void authenticate(std::string_view authzid, std::string_view authcid,
+                    std::string_view password) override;
 
   static std::string describe(const Envelope& envelope);
 
@@ -43,6 +46,9 @@ class RecordingHost : public SessionHost {
   std::map<std::string, std::vector<std::string>, std::less<>> expansions;
   bool refuse_store = false;         // message_begin returns ""
   Session* commit_inline = nullptr;  // commit_succeeded from inside message_end
+  std::map<std::string, AuthResult, std::less<>> auth_results;  // by authcid; success when absent
+  AuthResult last_auth_result = AuthResult::success;            // for the last authenticate
+  Session* auth_inline = nullptr;  // auth_answered from inside authenticate
   std::string last_queue_id;
   Envelope last_envelope;
   std::vector<size_t> data_call_sizes;
@@ -50,6 +56,11 @@ class RecordingHost : public SessionHost {
 };
 
 enum class Commit { succeed, fail, never, inline_succeed };
+
+// When the host answers authenticate() (with what auth_results says): by the driver after
+// each feed, as an authentication service on another thread would; from inside the call;
+// or not at all.
+enum class AuthAnswer { deferred, inline_answer, never };
 
 struct SessionRun {
   std::string output;
@@ -63,12 +74,12 @@ using Setup = std::function<void(Config&, RecordingHost&)>;
 Config default_config();
 
 // Starts a session, feeds input in pieces ending at each of cuts (ascending offsets), and
-// answers each commit as soon as the session awaits one.
+// answers each commit and AUTH as soon as the session awaits one.
 SessionRun drive(std::string_view input, const std::vector<size_t>& cuts, Commit commit,
-                 const Setup& setup);
+                 AuthAnswer auth, const Setup& setup);
 
-// The EHLO reply for the default configuration with this SIZE.
-std::string ehlo_reply(uint64_t max_size = 50ull << 20);
+// The EHLO reply for the default configuration with this SIZE, and with AUTH offered or not.
+std::string ehlo_reply(uint64_t max_size = 50ull << 20, bool auth = false);
 
 // The Received: header the session writes for a message.
 std::string received(std::string_view queue_id, std::string_view recipient = "b@example.net",

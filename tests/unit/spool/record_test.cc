@@ -106,6 +106,7 @@ TEST(EnvelopeCodec, RoundTrip) {
   e.recipients[1].notify = notify_success | notify_failure;
   e.recipients[1].orcpt = "rfc822;b@example.net";
   e.received_at = -5;
+  e.auth_user = "alice@example.org";
   auto decoded = decode_envelope(*encode_envelope(e));
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   EXPECT_EQ(decoded->client_address, e.client_address);
@@ -118,6 +119,7 @@ TEST(EnvelopeCodec, RoundTrip) {
   EXPECT_EQ(decoded->ret, e.ret);
   EXPECT_EQ(decoded->envid, e.envid);
   EXPECT_EQ(decoded->received_at, e.received_at);
+  EXPECT_EQ(decoded->auth_user, e.auth_user);
   ASSERT_EQ(decoded->recipients.size(), 2u);
   EXPECT_EQ(decoded->recipients[1].address, "b@example.net");
   EXPECT_EQ(decoded->recipients[1].notify, notify_success | notify_failure);
@@ -165,6 +167,7 @@ TEST(EnvelopeCodec, VersionOneStillReads) {
   EXPECT_EQ(decoded->recipients[0].address, "b@example.com");
   EXPECT_EQ(decoded->recipients[0].notify, notify_success);
   EXPECT_TRUE(decoded->recipients[0].targets.empty());
+  EXPECT_TRUE(decoded->auth_user.empty());
   EXPECT_FALSE(decode_envelope(v1 + '\0').ok());
 }
 
