@@ -216,8 +216,37 @@ void decode_auth(const toml::table& t, AuthSettings& s) {
   }
 }
 
+void decode_volumes(const toml::node& node, Profile& p) {
+  auto* arr = node.as_array();
+  if (!arr) fail(node, "volumes must be an array of tables ([[volumes]])");
+  if (arr->size() != 1)
+    fail(node, "this version keeps everything on one volume set: give one [[volumes]]");
+  const toml::table& t = as_table((*arr)[0], "[[volumes]]");
+  reject_unknown_keys(t, {"name", "members"}, "[[volumes]]");
+  VolumeSetConfig v;
+  if (auto n = t.get("name")) {
+    v.name = get_string(*n, "name");
+    if (v.name != "main") fail(*n, "the volume set must be named \"main\"");
+  }
+  auto members = t.get("members");
+  if (!members) fail((*arr)[0], "[[volumes]] needs members");
+  auto* list = members->as_array();
+  if (!list || list->empty() || list->size() > 8)
+    fail(*members, "members must be a list of 1 to 8 directories");
+  v.members.clear();
+  for (auto&& m : *list) {
+    std::string dir = get_string(m, "a volume member");
+    if (dir.empty()) fail(m, "a volume member must not be empty");
+    for (const std::string& seen : v.members)
+      if (seen == dir) fail(m, "volume member \"" + dir + "\" is listed twice");
+    v.members.push_back(dir);
+  }
+  p.volumes = std::move(v);
+}
+
 void decode(const toml::table& root, Profile& p) {
-  reject_unknown_keys(root, {"appliance", "listener", "smtp", "spool", "auth"}, "the profile");
+  reject_unknown_keys(root, {"appliance", "listener", "smtp", "spool", "auth", "volumes"},
+                      "the profile");
   if (auto n = root.get("appliance")) decode_appliance(as_table(*n, "[appliance]"), p);
   if (auto n = root.get("listener")) {
     auto* arr = n->as_array();
@@ -227,9 +256,16 @@ void decode(const toml::table& root, Profile& p) {
   if (auto n = root.get("smtp")) decode_smtp(as_table(*n, "[smtp]"), p.smtp);
   if (auto n = root.get("spool")) decode_spool(as_table(*n, "[spool]"), p.spool);
   if (auto n = root.get("auth")) decode_auth(as_table(*n, "[auth]"), p.auth);
+  if (auto n = root.get("volumes")) decode_volumes(*n, p);
 }
 
 }  // namespace
+
+std::string Profile::volume_member_path(const std::string& member) const {
+  if (!member.empty() && member[0] == '/') return member;
+  if (member == ".") return data_dir;
+  return data_dir + "/" + member;
+}
 
 const ServiceInfo* find_service(std::string_view name) {
   for (const auto& s : kServices)

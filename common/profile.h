@@ -66,6 +66,13 @@ struct AuthSettings {
   PlaintextAuth plaintext = PlaintextAuth::loopback;
 };
 
+// A mirrored volume set: member directories, each meant to sit on its own disk. Relative
+// members are relative to the data directory.
+struct VolumeSetConfig {
+  std::string name = "main";
+  std::vector<std::string> members = {"."};
+};
+
 struct Profile {
   std::string source;  // file name, or "dev.toml (embedded)"
   std::string hostname = "localhost";
@@ -78,6 +85,12 @@ struct Profile {
   SmtpSettings smtp;
   SpoolSettings spool;
   AuthSettings auth;
+  // The set durable state lives on (the spool; later mailboxes and the store). Without
+  // [[volumes]] in the profile: one member, the data directory itself.
+  VolumeSetConfig volumes;
+
+  // Member `member` of the volume set as a path: relative ones under the data directory.
+  std::string volume_member_path(const std::string& member) const;
 };
 
 struct ProfileOverrides {

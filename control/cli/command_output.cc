@@ -86,6 +86,14 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
     out << reply["created"].get<uint64_t>() << " created, " << reply["updated"].get<uint64_t>()
         << " updated, " << reply["unchanged"].get<uint64_t>() << " unchanged"
         << (reply["dry_run"].get<bool>() ? " (dry run: nothing was changed)" : "") << "\n";
+  } else if (command == "volume.status") {
+    for (const auto& m : reply) {
+      out << m["root"].get<std::string>() << "\t" << m["state"].get<std::string>()
+          << "\tgeneration " << m["generation"].get<uint64_t>() << "\terrors "
+          << m["errors"].get<uint64_t>() << "\trepaired " << m["repaired"].get<uint64_t>();
+      if (!m["reason"].get<std::string>().empty()) out << "\t" << m["reason"].get<std::string>();
+      out << "\n";
+    }
   } else if (command == "status") {
     for (auto it = reply.begin(); it != reply.end(); ++it)
       out << it.key() << ": " << it.value().dump() << "\n";

@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
   };
 
   app.add_subcommand("status", "control plane and directory status")->callback(set("status"));
+  auto* volume = app.add_subcommand("volume", "the mirrored volume set")->require_subcommand(1);
+  volume->add_subcommand("status", "each member's state, generation, errors and repairs")
+      ->callback(set("volume.status"));
   app.add_subcommand("audit", "recent changes: who, what, when")->callback(set("audit", [&] {
     req.args["limit"] = 100;
   }));

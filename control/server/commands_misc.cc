@@ -2,14 +2,39 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 
 #include "control/server/control_commands.h"
+#include "queue/volume/volume_set.h"
 
 namespace postcore::control {
 
 using nlohmann::json;
 
 void ControlCommands::add_misc_commands() {
+  // The dataplane keeps DATA/volume.status current; the control plane only reads it.
+  add("volume.status", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
+    if (auto f = a.finish(); !f) return f.error();
+    std::ifstream in(data_dir_ + "/volume.status");
+    if (!in)
+      return make_error(
+          ENOENT, "no volume status in " + data_dir_ + " (the dataplane writes it when it starts)");
+    std::stringstream text;
+    text << in.rdbuf();
+    auto members = volume::VolumeSet::parse_status(text.str());
+    if (!members) return members.error();
+    json out = json::array();
+    for (const auto& m : *members) {
+      out.push_back({{"root", m.root},
+                     {"state", volume::to_string(m.state)},
+                     {"generation", m.generation},
+                     {"errors", m.errors},
+                     {"repaired", m.repaired},
+                     {"reason", m.reason}});
+    }
+    return out;
+  });
   add("status", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
     if (auto f = a.finish(); !f) return f.error();
     auto version = store_.version();

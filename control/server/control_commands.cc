@@ -32,8 +32,9 @@ Result<uint8_t> parse_services(const std::vector<std::string>& names) {
   return bits;
 }
 
-ControlCommands::ControlCommands(store::Store& store, std::string snapshot_dir)
-    : store_(store), snapshot_dir_(std::move(snapshot_dir)) {
+ControlCommands::ControlCommands(store::Store& store, std::string snapshot_dir,
+                                 std::string data_dir)
+    : store_(store), snapshot_dir_(std::move(snapshot_dir)), data_dir_(std::move(data_dir)) {
   add_domain_commands();
   add_account_commands();
   add_name_commands();

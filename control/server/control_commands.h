@@ -18,7 +18,8 @@ namespace postcore::control {
 
 class ControlCommands {
  public:
-  ControlCommands(store::Store& store, std::string snapshot_dir);
+  // `data_dir`: where the dataplane reports the volume set's state (volume.status).
+  ControlCommands(store::Store& store, std::string snapshot_dir, std::string data_dir = {});
 
   Result<nlohmann::json> dispatch(const Peer& peer, const std::string& command,
                                   const nlohmann::json& args);
@@ -35,11 +36,12 @@ class ControlCommands {
   void add_domain_commands();
   void add_account_commands();
   void add_name_commands();  // aliases, forwarders, groups
-  void add_misc_commands();  // status, audit, relay networks
+  void add_misc_commands();  // status, audit, relay networks, volume status
   void add_import_commands();
 
   store::Store& store_;
   std::string snapshot_dir_;
+  std::string data_dir_;
   std::map<std::string, Command> commands_;
   uint64_t published_version_ = 0;
   bool published_ = false;

@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     log::error("control", "{}", store.error().message);
     return 1;
   }
-  control::ControlCommands commands(**store, control_dir);
+  control::ControlCommands commands(**store, control_dir, data_dir);
   // The dataplane may have started before any change was made: give it a snapshot now.
   if (auto r = commands.publish_if_changed(); !r) {
     log::error("control", "cannot publish the directory snapshot: {}", r.error().message);

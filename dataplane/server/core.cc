@@ -8,6 +8,7 @@
 #include "dataplane/net/kernel_transport.h"
 #include "dataplane/server/smtp_service.h"
 #include "queue/spool/spool_shard.h"
+#include "queue/volume/mirror_file_io.h"
 
 namespace postcore::server {
 
@@ -15,18 +16,22 @@ namespace postcore::server {
 struct Core::State {
   engine::Reactor reactor;
   engine::UringFileIo file_io;
+  volume::MirroredFileIo volume_io;  // every write to each healthy member, through file_io
   spool::SpoolShard spool;
   net::KernelTransport transport;
   SmtpService smtp;
   SmtpService submission;
 
-  State(unsigned index, int cpu, const Profile& p, ConnectionLimiter& limiter, LoginChecker* logins,
+  State(unsigned index, int cpu, const Profile& p, ConnectionLimiter& limiter,
+        std::shared_ptr<volume::VolumeSet> volumes, LoginChecker* logins,
         std::shared_ptr<const directory::Directory> directory)
       : reactor(engine::ReactorOptions{index, cpu, 4096}),
         file_io(reactor),
-        spool(file_io, spool::ShardOptions{fmt::format("{}/spool/shard-{:03}", p.data_dir, index),
-                                           static_cast<uint16_t>(index), p.spool.segment_size,
-                                           static_cast<size_t>(p.spool.write_buffer)}),
+        volume_io(std::move(volumes), file_io,
+                  [this](std::function<void()> fn) { reactor.post(std::move(fn)); }),
+        spool(volume_io, spool::ShardOptions{fmt::format("{}/spool/shard-{:03}", p.data_dir, index),
+                                             static_cast<uint16_t>(index), p.spool.segment_size,
+                                             static_cast<size_t>(p.spool.write_buffer)}),
         transport(reactor),
         smtp(reactor, p, spool, limiter, directory, {Service::smtp, logins}),
         submission(reactor, p, spool, limiter, std::move(directory),
@@ -36,11 +41,13 @@ struct Core::State {
 };
 
 Core::Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter,
-           LoginChecker* logins, std::shared_ptr<const directory::Directory> directory)
+           std::shared_ptr<volume::VolumeSet> volumes, LoginChecker* logins,
+           std::shared_ptr<const directory::Directory> directory)
     : index_(index),
       cpu_(cpu),
       profile_(profile),
       limiter_(limiter),
+      volumes_(std::move(volumes)),
       logins_(logins),
       initial_directory_(std::move(directory)) {}
 
@@ -56,8 +63,8 @@ std::future<Result<void>> Core::start() {
 }
 
 void Core::run(std::promise<Result<void>> started) {
-  auto state =
-      std::make_unique<State>(index_, cpu_, profile_, limiter_, logins_, initial_directory_);
+  auto state = std::make_unique<State>(index_, cpu_, profile_, limiter_, volumes_, logins_,
+                                       initial_directory_);
   auto fail = [&](const std::string& what, const Error& e) {
     started.set_value(make_error(e.code, fmt::format("core {}: {}: {}", index_, what, e.message)));
   };

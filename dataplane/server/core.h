@@ -11,14 +11,17 @@
 #include "control/directory/directory.h"
 #include "dataplane/server/connection_limiter.h"
 #include "dataplane/server/login_checker.h"
+#include "queue/volume/volume_set.h"
 
 namespace postcore::server {
 
 class Core {
  public:
-  // `logins` checks AUTH passwords for every core; it must outlive the core.
+  // `volumes` is the set the spool lives on, shared by every core; `logins` checks AUTH
+  // passwords for every core and must outlive the core.
   Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter,
-       LoginChecker* logins, std::shared_ptr<const directory::Directory> directory);
+       std::shared_ptr<volume::VolumeSet> volumes, LoginChecker* logins,
+       std::shared_ptr<const directory::Directory> directory);
   ~Core();
 
   // Starts the thread; the future reports whether start-up (spool recovery, binding the
@@ -36,6 +39,7 @@ class Core {
   int cpu_;
   const Profile& profile_;
   ConnectionLimiter& limiter_;
+  std::shared_ptr<volume::VolumeSet> volumes_;
   LoginChecker* logins_;
   std::shared_ptr<const directory::Directory> initial_directory_;
   std::thread thread_;

@@ -18,6 +18,7 @@
 #include "common/profile.h"
 #include "dataplane/server/core.h"
 #include "dataplane/server/directory_watcher.h"
+#include "queue/volume/volume_set.h"
 
 using namespace postcore;
 
@@ -77,13 +78,23 @@ int main(int argc, char** argv) {
   if (log::parse_level(log_level.empty() ? profile->log_level : log_level, &level))
     log::set_level(level);
 
-  for (const std::string& dir : {profile->data_dir, profile->data_dir + "/spool"}) {
-    if (::mkdir(dir.c_str(), 0750) < 0 && errno != EEXIST) {
-      log::error("dataplane", "mkdir {}: {}", dir, std::strerror(errno));
-      return 1;
-    }
+  if (::mkdir(profile->data_dir.c_str(), 0750) < 0 && errno != EEXIST) {
+    log::error("dataplane", "mkdir {}: {}", profile->data_dir, std::strerror(errno));
+    return 1;
   }
   if (!lock_data_dir(profile->data_dir)) return 1;
+
+  // The volume set the spool lives on: which members can be trusted is decided here, once,
+  // before any core writes.
+  std::vector<std::string> members;
+  for (const std::string& m : profile->volumes.members)
+    members.push_back(profile->volume_member_path(m));
+  auto volumes = volume::VolumeSet::open(profile->data_dir, std::move(members),
+                                         profile->data_dir + "/volume.status");
+  if (!volumes) {
+    log::error("dataplane", "{}", volumes.error().message);
+    return 1;
+  }
 
   // Signals go to this thread only, through sigwait; reactor threads never see them.
   sigset_t signals;
@@ -117,8 +128,8 @@ int main(int argc, char** argv) {
   std::vector<std::future<Result<void>>> started;
   for (unsigned i = 0; i < n; ++i) {
     int cpu = i < cpus.size() ? cpus[i] : -1;
-    cores.push_back(
-        std::make_unique<server::Core>(i, cpu, *profile, limiter, logins->get(), current));
+    cores.push_back(std::make_unique<server::Core>(i, cpu, *profile, limiter, *volumes,
+                                                   logins->get(), current));
     started.push_back(cores.back()->start());
   }
   bool ok = true;
@@ -140,6 +151,7 @@ int main(int argc, char** argv) {
       sig = sigtimedwait(&signals, nullptr, &tick);
       if (sig == SIGTERM || sig == SIGINT) break;
       watcher.poll();
+      (*volumes)->check();
     }
     log::info("dataplane", "signal {}: stopping", sig);
   }

@@ -4,13 +4,16 @@
 
 #include <ctime>
 #include <exception>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 
 #include "queue/spool/spool_reader.h"
 #include "queue/volume/posix_file_io.h"
+#include "queue/volume/volume_set.h"
 
 namespace postcore::spool {
 namespace {
@@ -267,6 +270,22 @@ std::string dump(const nlohmann::json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Where the spool's files are: on a mirrored volume set, in the first healthy member the
+// dataplane lists in DATA/volume.status (every healthy member holds the same files);
+// without one, in the data directory.
+std::string spool_root(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/volume.status");
+  if (!in) return data_dir;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto members = volume::VolumeSet::parse_status(text.str());
+  if (members) {
+    for (const auto& m : *members)
+      if (m.state == volume::MemberState::healthy) return m.root;
+  }
+  return data_dir;
+}
+
 int run_list(SpoolReader& reader, const Arguments& args, std::ostream& out, std::ostream& err) {
   auto messages = reader.list(args.content);
   if (!messages) {
@@ -415,7 +434,7 @@ int spool_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
   // Keeps exceptions from JSON encoding or allocation inside this entry point.
   try {
     volume::PosixFileIo io;
-    SpoolReader reader(io, args->data_dir);
+    SpoolReader reader(io, spool_root(args->data_dir));
     if (args->command == "list") return run_list(reader, *args, out, err);
     if (args->command == "show") return run_show(reader, *args, out, err);
     return run_verify(reader, *args, out, err);

@@ -1,0 +1,340 @@
+#include "queue/volume/mirror_file_io.h"
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "common/log.h"
+
+namespace postcore::volume {
+
+bool is_device_error(int error) {
+  switch (error) {
+    case EIO:
+    case ENOSPC:
+    case EROFS:
+    case EDQUOT:
+    case ENODEV:
+    case ENXIO:
+    case ESTALE:
+    case ENOTCONN:
+    case ETIMEDOUT:
+    case EUCLEAN:
+    case ENOMEDIUM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct MirroredFileIo::AsyncOp {
+  IoCallback done;
+  int success = 0;  // what the caller is told when some member succeeded
+  size_t pending = 0;
+  size_t succeeded = 0;
+};
+
+MirroredFileIo::MirroredFileIo(std::shared_ptr<VolumeSet> set, FileIo& under, Defer defer)
+    : set_(std::move(set)), under_(under), defer_(std::move(defer)) {}
+
+MirroredFileIo::~MirroredFileIo() {
+  for (size_t fd = 0; fd < handles_.size(); fd++)
+    if (handles_[fd]) (void)close(static_cast<int>(fd));
+}
+
+Result<std::string> MirroredFileIo::member_path(size_t member, const std::string& path) const {
+  const std::string& root = set_->logical_root();
+  if (path.compare(0, root.size(), root) != 0 ||
+      (path.size() > root.size() && path[root.size()] != '/'))
+    return make_error(EINVAL, path + ": not inside the volume set " + root);
+  return set_->member_root(member) + path.substr(root.size());
+}
+
+MirroredFileIo::Handle* MirroredFileIo::handle(int fd) {
+  if (fd < 0 || static_cast<size_t>(fd) >= handles_.size()) return nullptr;
+  return handles_[fd].get();
+}
+
+bool MirroredFileIo::device_failure(size_t m, int error, const std::string& what) {
+  if (!is_device_error(error)) return false;
+  set_->fail(m, error, what);
+  return true;
+}
+
+size_t MirroredFileIo::next_reader() {
+  return next_reader_++ % set_->size();
+}
+
+Result<void> MirroredFileIo::on_all(const std::string& what,
+                                    const std::function<Result<void>(size_t)>& op) {
+  std::vector<std::pair<size_t, Error>> failures;
+  bool any_ok = false;
+  for (size_t m = 0; m < set_->size(); m++) {
+    if (!set_->healthy(m)) continue;
+    Result<void> r = op(m);
+    if (r) {
+      any_ok = true;
+    } else if (!device_failure(m, r.error().code, what)) {
+      failures.emplace_back(m, r.error());
+    }
+  }
+  if (any_ok) {
+    // The others did it: a member that could not has diverged from them.
+    for (const auto& [m, error] : failures)
+      set_->fail(m, error.code, what + " (the other members could)");
+    return {};
+  }
+  if (!failures.empty()) return failures.front().second;
+  return make_error(EIO, what + ": no healthy member in volume set " + set_->logical_root());
+}
+
+Result<int> MirroredFileIo::open(const std::string& path, int flags, mode_t mode) {
+  auto h = std::make_unique<Handle>();
+  h->fds.assign(set_->size(), -1);
+  h->path = path;
+  auto r = on_all("open " + path, [&](size_t m) -> Result<void> {
+    auto p = member_path(m, path);
+    if (!p) return p.error();
+    auto fd = under_.open(*p, flags, mode);
+    if (!fd) return fd.error();
+    h->fds[m] = *fd;
+    return {};
+  });
+  if (!r) {
+    for (int fd : h->fds)
+      if (fd >= 0) (void)under_.close(fd);
+    return r.error();
+  }
+  // A member taken out during the open keeps no descriptor.
+  for (size_t m = 0; m < h->fds.size(); m++) {
+    if (h->fds[m] >= 0 && !set_->healthy(m)) {
+      (void)under_.close(h->fds[m]);
+      h->fds[m] = -1;
+    }
+  }
+  int fd;
+  if (!free_handles_.empty()) {
+    fd = free_handles_.back();
+    free_handles_.pop_back();
+    handles_[fd] = std::move(h);
+  } else {
+    fd = static_cast<int>(handles_.size());
+    handles_.push_back(std::move(h));
+  }
+  return fd;
+}
+
+Result<void> MirroredFileIo::close(int fd) {
+  Handle* h = handle(fd);
+  if (!h) return make_error(EBADF, "close: bad descriptor");
+  for (int member_fd : h->fds)
+    if (member_fd >= 0) (void)under_.close(member_fd);
+  handles_[fd].reset();
+  free_handles_.push_back(fd);
+  return {};
+}
+
+Result<uint64_t> MirroredFileIo::size(int fd) {
+  Handle* h = handle(fd);
+  if (!h) return make_error(EBADF, "size: bad descriptor");
+  for (size_t m = 0; m < h->fds.size(); m++) {
+    if (h->fds[m] < 0 || !set_->healthy(m)) continue;
+    auto s = under_.size(h->fds[m]);
+    if (!s && device_failure(m, s.error().code, "size of " + h->path)) continue;
+    return s;
+  }
+  return make_error(EIO, h->path + ": no healthy member");
+}
+
+Result<size_t> MirroredFileIo::read(int fd, uint64_t offset, void* buf, size_t len) {
+  return read_checked(fd, offset, buf, len, nullptr);
+}
+
+Result<size_t> MirroredFileIo::read_checked(int fd, uint64_t offset, void* buf, size_t len,
+                                            const Check& good) {
+  Handle* h = handle(fd);
+  if (!h) return make_error(EBADF, "read: bad descriptor");
+  const size_t n = h->fds.size();
+  const size_t start = next_reader();
+  std::vector<size_t> bad;  // members whose bytes failed the check
+  std::string first_bytes;
+  std::optional<size_t> first_count;
+  for (size_t k = 0; k < n; k++) {
+    const size_t m = (start + k) % n;
+    if (h->fds[m] < 0 || !set_->healthy(m)) continue;
+    auto got = under_.read(h->fds[m], offset, buf, len);
+    if (!got) {
+      if (device_failure(m, got.error().code, "read of " + h->path)) continue;
+      return got;
+    }
+    if (!good || good(buf, *got)) {
+      for (size_t b : bad) {
+        // Mend the bad copy from this one, in the background; a member that cannot take
+        // the repair is taken out.
+        auto copy = std::make_shared<std::string>(static_cast<const char*>(buf), *got);
+        std::shared_ptr<VolumeSet> set = set_;
+        FileIo* under = &under_;
+        int member_fd = h->fds[b];
+        std::string path = h->path;
+        log::warning("volume", "member {}: bad data in {} at offset {}; repairing from member {}",
+                     set_->member_root(b), path, offset, set_->member_root(m));
+        under_.write(member_fd, offset, copy->data(), copy->size(),
+                     [copy, set, under, member_fd, b, path](int r) {
+                       if (r != static_cast<int>(copy->size())) {
+                         set->fail(b, r < 0 ? -r : EIO, "repair of " + path);
+                         return;
+                       }
+                       under->datasync(member_fd, [set, b, path](int synced) {
+                         if (synced < 0)
+                           set->fail(b, -synced, "repair of " + path);
+                         else
+                           set->count_repair(b);
+                       });
+                     });
+      }
+      return got;
+    }
+    set_->count_error(m);
+    bad.push_back(m);
+    if (!first_count) {
+      first_count = *got;
+      first_bytes.assign(static_cast<const char*>(buf), *got);
+    }
+  }
+  if (first_count) {
+    // No member has good bytes: give back what the first said, for the caller to judge.
+    std::memcpy(buf, first_bytes.data(), *first_count);
+    return *first_count;
+  }
+  return make_error(EIO, h->path + ": no healthy member");
+}
+
+Result<void> MirroredFileIo::truncate(int fd, uint64_t len) {
+  Handle* h = handle(fd);
+  if (!h) return make_error(EBADF, "truncate: bad descriptor");
+  return on_all("truncate " + h->path, [&](size_t m) -> Result<void> {
+    if (h->fds[m] < 0) return make_error(EBADF, "not open on this member");
+    return under_.truncate(h->fds[m], len);
+  });
+}
+
+Result<void> MirroredFileIo::sync(int fd) {
+  Handle* h = handle(fd);
+  if (!h) return make_error(EBADF, "sync: bad descriptor");
+  return on_all("sync " + h->path, [&](size_t m) -> Result<void> {
+    if (h->fds[m] < 0) return make_error(EBADF, "not open on this member");
+    return under_.sync(h->fds[m]);
+  });
+}
+
+Result<void> MirroredFileIo::mkdir(const std::string& path) {
+  // The logical root and the directories above it stand for the members' roots, which
+  // the set made when it opened.
+  const std::string& root = set_->logical_root();
+  if (root.compare(0, path.size(), path) == 0 &&
+      (path.size() == root.size() || root[path.size()] == '/' || path == "/"))
+    return {};
+  return on_all("mkdir " + path, [&](size_t m) -> Result<void> {
+    auto p = member_path(m, path);
+    if (!p) return p.error();
+    return under_.mkdir(*p);
+  });
+}
+
+Result<void> MirroredFileIo::sync_dir(const std::string& path) {
+  return on_all("sync of " + path, [&](size_t m) -> Result<void> {
+    auto p = member_path(m, path);
+    if (!p) return p.error();
+    return under_.sync_dir(*p);
+  });
+}
+
+Result<void> MirroredFileIo::rename(const std::string& from, const std::string& to) {
+  return on_all("rename " + from, [&](size_t m) -> Result<void> {
+    auto f = member_path(m, from);
+    if (!f) return f.error();
+    auto t = member_path(m, to);
+    if (!t) return t.error();
+    return under_.rename(*f, *t);
+  });
+}
+
+Result<void> MirroredFileIo::unlink(const std::string& path) {
+  return on_all("unlink " + path, [&](size_t m) -> Result<void> {
+    auto p = member_path(m, path);
+    if (!p) return p.error();
+    return under_.unlink(*p);
+  });
+}
+
+Result<std::vector<std::string>> MirroredFileIo::list_dir(const std::string& path) {
+  for (size_t m = 0; m < set_->size(); m++) {
+    if (!set_->healthy(m)) continue;
+    auto p = member_path(m, path);
+    if (!p) return p.error();
+    auto names = under_.list_dir(*p);
+    if (!names && device_failure(m, names.error().code, "list of " + path)) continue;
+    return names;
+  }
+  return make_error(EIO, path + ": no healthy member");
+}
+
+std::shared_ptr<MirroredFileIo::AsyncOp> MirroredFileIo::start_async(Handle* h, IoCallback done,
+                                                                     int success) {
+  auto op = std::make_shared<AsyncOp>();
+  op->done = std::move(done);
+  op->success = success;
+  for (size_t m = 0; h && m < h->fds.size(); m++)
+    if (h->fds[m] >= 0 && set_->healthy(m)) op->pending++;
+  if (op->pending > 0) return op;
+  const int error = h ? -EIO : -EBADF;
+  defer_([op, error] { op->done(error); });
+  return nullptr;
+}
+
+void MirroredFileIo::write(int fd, uint64_t offset, const void* data, size_t len, IoCallback done) {
+  Handle* h = handle(fd);
+  auto op = start_async(h, std::move(done), static_cast<int>(len));
+  if (!op) return;
+  for (size_t m = 0; m < h->fds.size(); m++) {
+    if (h->fds[m] < 0 || !set_->healthy(m)) continue;
+    write_member(op, m, h->fds[m], offset, static_cast<const char*>(data), len, h->path);
+  }
+}
+
+// A short write is continued with the rest, as POSIX allows a write to stop early; the
+// member fails only when a write moves nothing or reports an error (a full disk gives
+// a short write first and ENOSPC for the rest).
+void MirroredFileIo::write_member(const std::shared_ptr<AsyncOp>& op, size_t m, int fd,
+                                  uint64_t offset, const char* data, size_t len,
+                                  const std::string& path) {
+  under_.write(fd, offset, data, len, [this, op, m, fd, offset, data, len, path](int r) {
+    if (r > 0 && static_cast<size_t>(r) < len) {
+      write_member(op, m, fd, offset + r, data + r, len - r, path);
+      return;
+    }
+    if (r > 0)
+      op->succeeded++;
+    else
+      set_->fail(m, r < 0 ? -r : EIO, "write to " + path);
+    if (--op->pending == 0) op->done(op->succeeded > 0 ? op->success : -EIO);
+  });
+}
+
+void MirroredFileIo::datasync(int fd, IoCallback done) {
+  Handle* h = handle(fd);
+  auto op = start_async(h, std::move(done), 0);
+  if (!op) return;
+  for (size_t m = 0; m < h->fds.size(); m++) {
+    if (h->fds[m] < 0 || !set_->healthy(m)) continue;
+    under_.datasync(h->fds[m], [this, op, m, path = h->path](int r) {
+      if (r == 0)
+        op->succeeded++;
+      else
+        set_->fail(m, r < 0 ? -r : EIO, "datasync of " + path);
+      if (--op->pending == 0) op->done(op->succeeded > 0 ? op->success : -EIO);
+    });
+  }
+}
+
+}  // namespace postcore::volume

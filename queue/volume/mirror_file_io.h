@@ -1,0 +1,95 @@
+// MirroredFileIo: a FileIo over a VolumeSet. Paths are named under the set's logical
+// root, as if there were one disk; every change goes to each healthy member, in parallel
+// (the writes and datasyncs of all members are issued together, so with io_uring they are
+// in flight at once), and completes when every member has answered. A member that answers
+// with a device error (EIO, ENOSPC, EROFS, a short write …) is taken out of the set and
+// the operation succeeds on the others; with no healthy member left it fails with EIO,
+// which the spool turns into 451 4.3.0. Errors that are about the request itself
+// (ENOENT, EEXIST …) are the same on every member and are passed through.
+//
+// Reads come from the healthy members in turn. read_checked() lets the caller say what a
+// good block looks like (a CRC32C that matches): a block that fails the check on one
+// member is read from another, and the good copy is written back over the bad one.
+//
+// Threads: one instance per thread (per core), like every FileIo; the VolumeSet behind it
+// is shared.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "queue/volume/file_io.h"
+#include "queue/volume/volume_set.h"
+
+namespace postcore::volume {
+
+class MirroredFileIo final : public FileIo {
+ public:
+  // Runs `fn` later on this instance's thread (the reactor's post). Used to answer an
+  // asynchronous call that has no member left to go to without calling back from inside
+  // the call.
+  using Defer = std::function<void(std::function<void()>)>;
+
+  MirroredFileIo(std::shared_ptr<VolumeSet> set, FileIo& under, Defer defer);
+  ~MirroredFileIo() override;
+
+  Result<int> open(const std::string& path, int flags, mode_t mode) override;
+  Result<void> close(int fd) override;
+  Result<uint64_t> size(int fd) override;
+  Result<size_t> read(int fd, uint64_t offset, void* buf, size_t len) override;
+  Result<void> truncate(int fd, uint64_t len) override;
+  Result<void> sync(int fd) override;
+  Result<void> mkdir(const std::string& path) override;
+  Result<void> sync_dir(const std::string& path) override;
+  Result<void> rename(const std::string& from, const std::string& to) override;
+  Result<void> unlink(const std::string& path) override;
+  Result<std::vector<std::string>> list_dir(const std::string& path) override;
+
+  void write(int fd, uint64_t offset, const void* data, size_t len, IoCallback done) override;
+  void datasync(int fd, IoCallback done) override;
+
+  // Reads like read(), then asks `good` about the bytes; a member whose bytes fail is
+  // read past, and once a member gives good bytes they are written back over each member
+  // that gave bad ones (counted as repairs). When no member has good bytes, the first
+  // member's are returned and the caller's own checks decide.
+  using Check = std::function<bool(const void* data, size_t len)>;
+  Result<size_t> read_checked(int fd, uint64_t offset, void* buf, size_t len, const Check& good);
+
+  const VolumeSet& set() const { return *set_; }
+
+ private:
+  struct Handle {
+    std::vector<int> fds;  // per member; -1 where it is not open
+    std::string path;      // logical
+  };
+  struct AsyncOp;
+
+  Result<std::string> member_path(size_t member, const std::string& path) const;
+  Handle* handle(int fd);
+  // Takes member `m` out for `error` on `what` when the error is the device's.
+  bool device_failure(size_t m, int error, const std::string& what);
+  // Runs `op` on every healthy member; returns the first healthy member's result, after
+  // taking members that failed with a device error out. EIO when none is healthy.
+  Result<void> on_all(const std::string& what, const std::function<Result<void>(size_t)>& op);
+  size_t next_reader();
+  // An operation on each healthy member that holds `h` open; null (with `done` told EIO,
+  // or EBADF for a bad descriptor, from outside this call) when there is none.
+  std::shared_ptr<AsyncOp> start_async(Handle* h, IoCallback done, int success);
+  void write_member(const std::shared_ptr<AsyncOp>& op, size_t m, int fd, uint64_t offset,
+                    const char* data, size_t len, const std::string& path);
+
+  std::shared_ptr<VolumeSet> set_;
+  FileIo& under_;
+  Defer defer_;
+  std::vector<std::unique_ptr<Handle>> handles_;  // index = fd handed out
+  std::vector<int> free_handles_;
+  size_t next_reader_ = 0;
+};
+
+// True for errors that say the member's storage is failing, as opposed to errors about
+// the request (no such file, exists already) that every member would give alike.
+bool is_device_error(int error);
+
+}  // namespace postcore::volume

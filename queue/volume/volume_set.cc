@@ -1,0 +1,407 @@
+#include "queue/volume/volume_set.h"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+
+namespace postcore::volume {
+namespace {
+
+constexpr const char* kMetaName = "volume.meta";
+constexpr std::string_view kMetaMagic = "postcore-volume 1";
+
+Result<std::string> read_small_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(errno, path + ": " + std::strerror(errno));
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return make_error(e, path + ": " + std::strerror(e));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > 64 * 1024) break;  // a meta is a few dozen bytes
+  }
+  ::close(fd);
+  return out;
+}
+
+// tmp, fsync, rename, fsync of the directory: the meta is the old one or the new one.
+Result<void> write_file_durably(const std::string& dir, const std::string& name,
+                                const std::string& text) {
+  const std::string tmp = dir + "/" + name + ".tmp", path = dir + "/" + name;
+  auto fail = [&](const std::string& what) {
+    int e = errno;
+    return make_error(e, what + ": " + std::strerror(e));
+  };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return fail(tmp);
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      auto e = fail(tmp);
+      ::close(fd);
+      return e;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    auto e = fail(tmp);
+    ::close(fd);
+    return e;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(path);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail(dir);
+  int rc = ::fsync(dfd);
+  int e = errno;
+  ::close(dfd);
+  if (rc != 0) return make_error(e, dir + ": " + std::strerror(e));
+  return {};
+}
+
+// The next line of `text` (without its '\n'), taken off the front.
+std::string_view next_line(std::string_view& text) {
+  size_t end = text.find('\n');
+  std::string_view line = text.substr(0, end);
+  text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  return line;
+}
+
+Result<std::string> new_set_id() {
+  unsigned char bytes[8];
+  if (getrandom(bytes, sizeof(bytes), 0) != sizeof(bytes))
+    return make_error(errno, "no randomness for a volume set id");
+  std::string id;
+  for (unsigned char b : bytes) id += fmt::format("{:02x}", b);
+  return id;
+}
+
+}  // namespace
+
+std::string_view to_string(MemberState state) {
+  switch (state) {
+    case MemberState::healthy:
+      return "healthy";
+    case MemberState::degraded:
+      return "degraded";
+    case MemberState::stale:
+      return "stale";
+  }
+  return "?";
+}
+
+Result<VolumeSet::Meta> VolumeSet::parse_meta(std::string_view text) {
+  Meta meta;
+  bool have_set = false, have_member = false, have_generation = false;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    std::string_view line = next_line(text);
+    line_no++;
+    auto bad = [&](const std::string& why) {
+      return make_error(EINVAL, fmt::format("{}:{}: {}", kMetaName, line_no, why));
+    };
+    if (line_no == 1) {
+      if (line != kMetaMagic) return bad("not a postcore volume meta");
+      continue;
+    }
+    if (line.empty()) continue;
+    size_t space = line.find(' ');
+    if (space == std::string_view::npos) return bad("expected \"key value\"");
+    std::string_view key = line.substr(0, space), value = line.substr(space + 1);
+    auto number = [&](uint64_t* out) {
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), *out);
+      return ec == std::errc() && p == value.data() + value.size();
+    };
+    if (key == "set") {
+      if (value.size() != 16 || value.find_first_not_of("0123456789abcdef") != value.npos)
+        return bad("set id must be 16 hex digits");
+      meta.set_id = std::string(value);
+      have_set = true;
+    } else if (key == "member") {
+      uint64_t m = 0;
+      if (!number(&m) || m > 255) return bad("member must be a number up to 255");
+      meta.member = static_cast<uint32_t>(m);
+      have_member = true;
+    } else if (key == "generation") {
+      if (!number(&meta.generation) || meta.generation == 0)
+        return bad("generation must be a positive number");
+      have_generation = true;
+    } else {
+      return bad("unknown key \"" + printable(key) + "\"");
+    }
+  }
+  if (line_no == 0) return make_error(EINVAL, std::string(kMetaName) + ":1: empty");
+  if (!have_set || !have_member || !have_generation)
+    return make_error(EINVAL, std::string(kMetaName) + ": set, member and generation required");
+  return meta;
+}
+
+Result<std::vector<MemberStatus>> VolumeSet::parse_status(std::string_view text) {
+  std::vector<MemberStatus> out;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    std::string_view line = next_line(text);
+    line_no++;
+    if (!line.starts_with("member ")) continue;
+    // member INDEX STATE GENERATION ERRORS REPAIRED ROOT\tREASON
+    size_t tab = line.find('\t');
+    std::string_view head = line.substr(0, tab);
+    MemberStatus m;
+    if (tab != std::string_view::npos) m.reason = std::string(line.substr(tab + 1));
+    std::vector<std::string_view> fields;
+    for (size_t i = 0; i < 6 && !head.empty(); i++) {
+      size_t space = head.find(' ');
+      fields.push_back(head.substr(0, space));
+      head.remove_prefix(space == std::string_view::npos ? head.size() : space + 1);
+    }
+    if (fields.size() != 6 || head.empty())
+      return make_error(EINVAL, fmt::format("volume.status:{}: malformed member line", line_no));
+    m.root = std::string(head);
+    if (fields[2] == "healthy")
+      m.state = MemberState::healthy;
+    else if (fields[2] == "degraded")
+      m.state = MemberState::degraded;
+    else if (fields[2] == "stale")
+      m.state = MemberState::stale;
+    else
+      return make_error(EINVAL, fmt::format("volume.status:{}: unknown state", line_no));
+    auto number = [](std::string_view v, uint64_t* n) {
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *n);
+      return ec == std::errc() && p == v.data() + v.size();
+    };
+    if (!number(fields[3], &m.generation) || !number(fields[4], &m.errors) ||
+        !number(fields[5], &m.repaired))
+      return make_error(EINVAL, fmt::format("volume.status:{}: bad number", line_no));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string VolumeSet::format_meta(const Meta& meta) {
+  return fmt::format("{}\nset {}\nmember {}\ngeneration {}\n", kMetaMagic, meta.set_id, meta.member,
+                     meta.generation);
+}
+
+VolumeSet::VolumeSet(std::string logical_root, std::vector<std::string> roots,
+                     std::string status_path)
+    : logical_root_(std::move(logical_root)), status_path_(std::move(status_path)) {
+  for (std::string& root : roots) members_.emplace_back().root = std::move(root);
+}
+
+Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
+                                                   std::vector<std::string> member_roots,
+                                                   std::string status_path) {
+  if (member_roots.empty()) return make_error(EINVAL, "a volume set needs at least one member");
+  std::shared_ptr<VolumeSet> set(
+      new VolumeSet(std::move(logical_root), std::move(member_roots), std::move(status_path)));
+  std::lock_guard lock(set->mutex_);
+  std::vector<std::optional<Meta>> metas(set->members_.size());
+  for (size_t i = 0; i < set->members_.size(); i++) {
+    Member& m = set->members_[i];
+    std::error_code ec;
+    std::filesystem::create_directories(m.root, ec);
+    if (ec) {
+      m.state = MemberState::stale;
+      m.reason = "cannot create " + m.root + ": " + ec.message();
+      continue;
+    }
+    auto text = read_small_file(m.root + "/" + kMetaName);
+    if (!text) {
+      if (text.error().code != ENOENT) {
+        m.state = MemberState::stale;
+        m.reason = text.error().message;
+      }
+      continue;
+    }
+    auto meta = parse_meta(*text);
+    if (!meta) {
+      m.state = MemberState::stale;
+      m.reason = m.root + "/" + meta.error().message;
+      continue;
+    }
+    metas[i] = *meta;
+  }
+  // The set is what its newest member says; members of another set are not ours.
+  const Meta* newest = nullptr;
+  for (const auto& meta : metas)
+    if (meta && (!newest || meta->generation > newest->generation)) newest = &*meta;
+  if (!newest) {
+    auto id = new_set_id();
+    if (!id) return id.error();
+    set->set_id_ = *id;
+    set->generation_ = 1;
+    for (size_t i = 0; i < set->members_.size(); i++) {
+      Member& m = set->members_[i];
+      if (m.state != MemberState::healthy) continue;
+      if (auto r = set->write_meta(i, 1); !r) {
+        m.state = MemberState::stale;
+        m.reason = r.error().message;
+      }
+    }
+  } else {
+    set->set_id_ = newest->set_id;
+    set->generation_ = newest->generation;
+    for (size_t i = 0; i < set->members_.size(); i++) {
+      Member& m = set->members_[i];
+      if (m.state != MemberState::healthy) continue;
+      if (!metas[i]) {
+        m.state = MemberState::stale;
+        m.reason = "new member: holds nothing yet";
+      } else if (metas[i]->set_id != set->set_id_) {
+        m.state = MemberState::stale;
+        m.reason = "belongs to another volume set (" + metas[i]->set_id + ")";
+      } else if (metas[i]->generation < set->generation_) {
+        m.state = MemberState::stale;
+        m.generation = metas[i]->generation;
+        m.reason = fmt::format("generation {} is older than the set's {}: it missed writes",
+                               metas[i]->generation, set->generation_);
+      } else {
+        m.generation = metas[i]->generation;
+      }
+    }
+  }
+  size_t healthy = 0;
+  for (Member& m : set->members_) {
+    bool ok = m.state == MemberState::healthy;
+    m.healthy.store(ok, std::memory_order_release);
+    if (ok) {
+      healthy++;
+    } else {
+      log::warning("volume", "member {} is not used: {}", m.root, m.reason);
+    }
+  }
+  set->write_status();
+  if (healthy == 0) {
+    return make_error(EIO, "volume set " + set->logical_root_ +
+                               ": no member can be trusted (see the lines above)");
+  }
+  log::info("volume", "volume set {}: {} of {} members healthy, generation {}", set->logical_root_,
+            healthy, set->members_.size(), set->generation_);
+  return set;
+}
+
+size_t VolumeSet::healthy_count() const {
+  size_t n = 0;
+  for (const Member& m : members_) n += m.healthy.load(std::memory_order_acquire) ? 1 : 0;
+  return n;
+}
+
+Result<void> VolumeSet::write_meta(size_t i, uint64_t generation) {
+  Member& m = members_[i];
+  Meta meta{set_id_, static_cast<uint32_t>(i), generation};
+  if (auto r = write_file_durably(m.root, kMetaName, format_meta(meta)); !r) return r;
+  m.generation = generation;
+  return {};
+}
+
+void VolumeSet::fail(size_t i, int error, const std::string& what) {
+  std::lock_guard lock(mutex_);
+  Member& m = members_[i];
+  if (m.state != MemberState::healthy) return;
+  m.state = MemberState::degraded;
+  m.errors++;
+  m.reason = what + ": " + std::strerror(error);
+  m.healthy.store(false, std::memory_order_release);
+  log::error("volume", "member {} degraded ({}); the set goes on with {} of {} members", m.root,
+             m.reason, healthy_count(), members_.size());
+  // The members still in move to a new generation before anything is acknowledged
+  // without this one, so it can never be mistaken for a current copy.
+  const uint64_t next = generation_ + 1;
+  bool raised = false;
+  for (size_t j = 0; j < members_.size(); j++) {
+    Member& other = members_[j];
+    if (other.state != MemberState::healthy) continue;
+    if (auto r = write_meta(j, next); !r) {
+      other.state = MemberState::degraded;
+      other.errors++;
+      other.reason = "cannot raise the generation: " + r.error().message;
+      other.healthy.store(false, std::memory_order_release);
+      log::error("volume", "member {} degraded ({})", other.root, other.reason);
+      continue;
+    }
+    raised = true;
+  }
+  if (raised) generation_ = next;
+  if (healthy_count() == 0)
+    log::error("volume", "volume set {}: no healthy member left; nothing is acknowledged",
+               logical_root_);
+  write_status();
+}
+
+void VolumeSet::check() {
+  for (size_t i = 0; i < members_.size(); i++) {
+    if (!healthy(i)) continue;
+    const std::string meta = members_[i].root + "/" + kMetaName;
+    struct stat st;
+    if (::stat(meta.c_str(), &st) != 0) fail(i, errno, "member directory check (" + meta + ")");
+  }
+}
+
+void VolumeSet::count_error(size_t i) {
+  std::lock_guard lock(mutex_);
+  members_[i].errors++;
+}
+
+void VolumeSet::count_repair(size_t i) {
+  std::lock_guard lock(mutex_);
+  members_[i].repaired++;
+  write_status();
+}
+
+std::vector<MemberStatus> VolumeSet::status() const {
+  std::lock_guard lock(mutex_);
+  std::vector<MemberStatus> out;
+  for (const Member& m : members_)
+    out.push_back({m.root, m.state, m.generation, m.errors, m.repaired, m.reason});
+  return out;
+}
+
+uint64_t VolumeSet::generation() const {
+  std::lock_guard lock(mutex_);
+  return generation_;
+}
+
+std::string VolumeSet::status_text() const {
+  std::lock_guard lock(mutex_);
+  return status_text_locked();
+}
+
+std::string VolumeSet::status_text_locked() const {
+  std::string out = fmt::format("set {} generation {}\n", set_id_, generation_);
+  for (size_t i = 0; i < members_.size(); i++) {
+    const Member& m = members_[i];
+    out += fmt::format("member {} {} {} {} {} {}\t{}\n", i, to_string(m.state), m.generation,
+                       m.errors, m.repaired, m.root, printable(m.reason));
+  }
+  return out;
+}
+
+void VolumeSet::write_status() {
+  if (status_path_.empty()) return;
+  std::filesystem::path p(status_path_);
+  auto r =
+      write_file_durably(p.parent_path().string(), p.filename().string(), status_text_locked());
+  if (!r) log::warning("volume", "cannot write {}: {}", status_path_, r.error().message);
+}
+
+}  // namespace postcore::volume

@@ -1,0 +1,112 @@
+// VolumeSet: the members of one mirrored volume set (directories, each meant to sit on
+// its own disk) and which of them may be trusted. Shared by every core: each core has its
+// own MirroredFileIo over the set, and a member one core finds failing is out for all.
+//
+// Trust rests on a generation number kept in each member's `volume.meta` (with the set's
+// id and the member's index). Whenever a member drops out, the generation of every member
+// still in is raised first, so a member that went away and comes back (a disk that was
+// pulled, a directory that was restored from a backup) has an older generation and is
+// never trusted again until it is rebuilt from the others. A member without a meta beside
+// members with one is new and empty, and is not trusted either.
+//
+// Threads: every method may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace postcore::volume {
+
+enum class MemberState : uint8_t {
+  healthy,
+  degraded,  // dropped out while running (I/O error, full, read-only, vanished)
+  stale,     // found at start with an older generation, or new: holds nothing to trust
+};
+std::string_view to_string(MemberState state);
+
+struct MemberStatus {
+  std::string root;
+  MemberState state = MemberState::healthy;
+  uint64_t generation = 0;  // what its volume.meta says
+  uint64_t errors = 0;      // I/O errors seen on it
+  uint64_t repaired = 0;    // reads that failed their check here and were mended
+  std::string reason;       // why it is not healthy
+};
+
+class VolumeSet {
+ public:
+  // Reads (or, for a set never used before, writes) every member's volume.meta and decides
+  // which members are trusted. `logical_root` is the directory the rest of the appliance
+  // names paths under; member i stands in for it at member_roots[i]. `status_path`, if not
+  // empty, is rewritten with status_text() at every change. Error when no member can be
+  // trusted, or a member belongs to another set.
+  static Result<std::shared_ptr<VolumeSet>> open(std::string logical_root,
+                                                 std::vector<std::string> member_roots,
+                                                 std::string status_path = {});
+
+  size_t size() const { return members_.size(); }
+  const std::string& logical_root() const { return logical_root_; }
+  const std::string& member_root(size_t i) const { return members_[i].root; }
+  bool healthy(size_t i) const { return members_[i].healthy.load(std::memory_order_acquire); }
+  size_t healthy_count() const;
+
+  // Marks member `i` degraded (out of the set): logs why, raises the generation of the members
+  // still in (a member whose meta cannot be written goes out too), rewrites the status. Does
+  // nothing for a member already out.
+  void fail(size_t i, int error, const std::string& what);
+  // Looks for each healthy member's volume.meta: a member whose directory vanished (or
+  // was unmounted) is taken out, although writes to files it had open may still succeed.
+  // For a thread that is not a reactor: it waits on the file system.
+  void check();
+  void count_error(size_t i);
+  void count_repair(size_t i);
+
+  std::vector<MemberStatus> status() const;
+  uint64_t generation() const;
+  // One line per member: "member INDEX STATE GENERATION ERRORS REPAIRED ROOT\tREASON".
+  std::string status_text() const;
+
+  // Reads what status_text() wrote (the dataplane keeps DATA/volume.status current).
+  static Result<std::vector<MemberStatus>> parse_status(std::string_view text);
+
+  // Parses volume.meta text; error names the line.
+  struct Meta {
+    std::string set_id;
+    uint32_t member = 0;
+    uint64_t generation = 0;
+  };
+  static Result<Meta> parse_meta(std::string_view text);
+  static std::string format_meta(const Meta& meta);
+
+ private:
+  struct Member {
+    std::string root;
+    std::atomic<bool> healthy{false};
+    MemberState state = MemberState::healthy;  // guarded by mutex_
+    uint64_t generation = 0;                   // guarded by mutex_
+    uint64_t errors = 0;                       // guarded by mutex_
+    uint64_t repaired = 0;                     // guarded by mutex_
+    std::string reason;                        // guarded by mutex_
+  };
+
+  VolumeSet(std::string logical_root, std::vector<std::string> roots, std::string status_path);
+  Result<void> write_meta(size_t i, uint64_t generation);  // caller holds mutex_
+  void write_status();                                     // caller holds mutex_
+  std::string status_text_locked() const;
+
+  const std::string logical_root_;
+  const std::string status_path_;
+  std::deque<Member> members_;  // a deque: Member holds an atomic and cannot move
+  mutable std::mutex mutex_;
+  std::string set_id_;       // guarded by mutex_
+  uint64_t generation_ = 0;  // guarded by mutex_
+};
+
+}  // namespace postcore::volume

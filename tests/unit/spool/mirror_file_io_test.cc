@@ -1,0 +1,282 @@
+// Mirrored volumes over the in-memory FileIo: every write and datasync reaches every
+// healthy member, a member that fails is taken out while the set goes on, the generation
+// in each member's volume.meta keeps a member that missed writes out for good, and a read
+// that fails its check on one member is served and mended from another.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/crc32c.h"
+#include "queue/volume/fake_file_io.h"
+#include "queue/volume/mirror_file_io.h"
+#include "queue/volume/volume_set.h"
+
+namespace postcore::volume {
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class MirrorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "mirror-XXXXXX").string();
+    dir_ = mkdtemp(pattern.data());
+    roots_ = {dir_ + "/m0", dir_ + "/m1"};
+    open_set();
+  }
+  void TearDown() override {
+    io_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void open_set(std::vector<std::string> roots = {}) {
+    io_.reset();
+    if (roots.empty()) roots = roots_;
+    auto set = VolumeSet::open(dir_ + "/logical", roots, dir_ + "/status");
+    ASSERT_TRUE(set.ok()) << set.error().message;
+    set_ = *set;
+    // The fake knows no directories but its own: make each member's root in it.
+    for (const std::string& root : roots) {
+      std::string path;
+      for (const auto& part : std::filesystem::path(root)) {
+        if (part == "/") continue;
+        path += '/';
+        path += part.string();
+        ASSERT_TRUE(fake_.mkdir(path).ok()) << path;
+      }
+    }
+    io_ = std::make_unique<MirroredFileIo>(
+        set_, fake_, [this](std::function<void()> fn) { deferred_.push_back(std::move(fn)); });
+  }
+
+  // Runs every queued completion, including deferred ones; returns them in order.
+  void run() {
+    while (fake_.run_pending() > 0 || !deferred_.empty()) {
+      auto now = std::move(deferred_);
+      deferred_.clear();
+      for (auto& fn : now) fn();
+    }
+  }
+
+  std::string logical(const std::string& name) { return dir_ + "/logical/" + name; }
+  std::string member(size_t m, const std::string& name) { return roots_[m] + "/" + name; }
+
+  int write_and_sync(int fd, uint64_t offset, const std::string& data) {
+    int wrote = -1, synced = -1;
+    io_->write(fd, offset, data.data(), data.size(), [&](int r) {
+      wrote = r;
+      io_->datasync(fd, [&](int s) { synced = s; });
+    });
+    run();
+    return wrote < 0 ? wrote : synced;
+  }
+
+  std::string dir_;
+  std::vector<std::string> roots_;
+  FakeFileIo fake_;
+  std::shared_ptr<VolumeSet> set_;
+  std::unique_ptr<MirroredFileIo> io_;
+  std::vector<std::function<void()>> deferred_;
+};
+
+TEST_F(MirrorTest, EveryWriteAndDatasyncReachesEveryMember) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("seg"), O_RDWR | O_CREAT | O_EXCL, 0640);
+  ASSERT_TRUE(fd.ok()) << fd.error().message;
+  ASSERT_TRUE(io_->sync_dir(dir_ + "/logical").ok());
+  EXPECT_EQ(write_and_sync(*fd, 0, "hello, world"), 0);
+  EXPECT_EQ(fake_.durable_contents(member(0, "seg")), "hello, world");
+  EXPECT_EQ(fake_.durable_contents(member(1, "seg")), "hello, world");
+  EXPECT_EQ(fake_.counters().datasyncs, 2u);
+  EXPECT_EQ(*io_->size(*fd), 12u);
+  ASSERT_TRUE(io_->rename(logical("seg"), logical("seg.done")).ok());
+  EXPECT_TRUE(fake_.exists(member(0, "seg.done")));
+  EXPECT_TRUE(fake_.exists(member(1, "seg.done")));
+  EXPECT_EQ(*io_->list_dir(dir_ + "/logical"), std::vector<std::string>{"seg.done"});
+  EXPECT_FALSE(io_->open("/elsewhere/x", O_RDONLY, 0).ok());  // outside the set
+}
+
+TEST_F(MirrorTest, DeviceErrorsTakeAMemberOutAndTheSetGoesOn) {
+  struct Case {
+    FakeFileIo::Fault fault;
+    const char* reason_part;
+  };
+  const Case cases[] = {
+      {FakeFileIo::Fault::eio_on_write, "write to"},
+      {FakeFileIo::Fault::enospc_on_write, "No space left on device"},
+      {FakeFileIo::Fault::eio_on_datasync, "datasync of"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(static_cast<int>(c.fault));
+    std::filesystem::remove_all(dir_ + "/m0");
+    std::filesystem::remove_all(dir_ + "/m1");
+    open_set();
+    ASSERT_EQ(set_->healthy_count(), 2u);
+    const uint64_t generation = set_->generation();
+    ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+    auto fd = io_->open(logical("f"), O_RDWR | O_CREAT | O_TRUNC, 0640);
+    ASSERT_TRUE(fd.ok());
+    ASSERT_TRUE(io_->sync_dir(dir_ + "/logical").ok());
+    fake_.inject(c.fault, 1, "/m1/");
+    EXPECT_EQ(write_and_sync(*fd, 0, "acknowledged"), 0);  // member 0 holds it durably
+    EXPECT_EQ(fake_.durable_contents(member(0, "f")), "acknowledged");
+    EXPECT_TRUE(set_->healthy(0));
+    EXPECT_FALSE(set_->healthy(1));
+    auto status = set_->status();
+    EXPECT_EQ(status[1].state, MemberState::degraded);
+    EXPECT_NE(status[1].reason.find(c.reason_part), std::string::npos) << status[1].reason;
+    // The member still in moved on a generation before the write was acknowledged.
+    EXPECT_EQ(set_->generation(), generation + 1);
+    EXPECT_NE(
+        read_text(roots_[0] + "/volume.meta").find("generation " + std::to_string(generation + 1)),
+        std::string::npos);
+    EXPECT_NE(
+        read_text(roots_[1] + "/volume.meta").find("generation " + std::to_string(generation)),
+        std::string::npos);
+    EXPECT_NE(read_text(dir_ + "/status").find("member 1 degraded"), std::string::npos);
+    // Later writes go to member 0 alone.
+    const uint64_t writes = fake_.counters().writes;
+    EXPECT_EQ(write_and_sync(*fd, 12, " more"), 0);
+    EXPECT_EQ(fake_.counters().writes, writes + 1);
+    ASSERT_TRUE(io_->close(*fd).ok());
+  }
+}
+
+TEST_F(MirrorTest, AShortWriteIsContinuedWithTheRest) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(io_->sync_dir(dir_ + "/logical").ok());
+  fake_.inject(FakeFileIo::Fault::short_write, 1, "/m1/");
+  EXPECT_EQ(write_and_sync(*fd, 0, "twelve bytes"), 0);
+  EXPECT_EQ(fake_.durable_contents(member(1, "f")), "twelve bytes");
+  EXPECT_TRUE(set_->healthy(1));
+  // The rest failing is the member's failure (a disk that filled up half way).
+  fake_.inject(FakeFileIo::Fault::short_write, 1, "/m1/");
+  fake_.inject(FakeFileIo::Fault::enospc_on_write, 1, "/m1/");
+  EXPECT_EQ(write_and_sync(*fd, 12, "more bytes"), 0);
+  EXPECT_FALSE(set_->healthy(1));
+  EXPECT_NE(set_->status()[1].reason.find("No space left on device"), std::string::npos);
+}
+
+TEST_F(MirrorTest, WithNoHealthyMemberNothingIsAcknowledged) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(fd.ok());
+  fake_.inject(FakeFileIo::Fault::eio_on_write, 2);
+  EXPECT_EQ(write_and_sync(*fd, 0, "lost"), -EIO);
+  EXPECT_EQ(set_->healthy_count(), 0u);
+  // And from then on every call fails, asynchronous ones from outside the call.
+  int result = 1;
+  io_->write(*fd, 0, "x", 1, [&](int r) { result = r; });
+  EXPECT_EQ(result, 1);
+  run();
+  EXPECT_EQ(result, -EIO);
+  EXPECT_FALSE(io_->open(logical("g"), O_RDWR | O_CREAT, 0640).ok());
+}
+
+TEST_F(MirrorTest, AMemberThatMissedWritesIsNeverTrustedAgain) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
+  fake_.inject(FakeFileIo::Fault::eio_on_write, 1, "/m1/");
+  EXPECT_EQ(write_and_sync(*fd, 0, "only on m0"), 0);
+  ASSERT_FALSE(set_->healthy(1));
+  // The disk "comes back" at the next start: its meta is older, so it stays out.
+  open_set();
+  EXPECT_TRUE(set_->healthy(0));
+  EXPECT_FALSE(set_->healthy(1));
+  EXPECT_EQ(set_->status()[1].state, MemberState::stale);
+  EXPECT_NE(set_->status()[1].reason.find("missed writes"), std::string::npos);
+  // Also with the members listed the other way round.
+  open_set({roots_[1], roots_[0]});
+  EXPECT_FALSE(set_->healthy(0));
+  EXPECT_TRUE(set_->healthy(1));
+  // A new, empty member is not trusted either.
+  open_set({roots_[0], roots_[1], dir_ + "/m2"});
+  EXPECT_TRUE(set_->healthy(0));
+  EXPECT_FALSE(set_->healthy(2));
+  EXPECT_EQ(set_->status()[2].reason, "new member: holds nothing yet");
+}
+
+TEST_F(MirrorTest, AMemberThatDisagreesIsTakenOut) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(io_->close(*fd).ok());
+  fake_.remove_file(member(1, "f"));  // gone from one member only
+  EXPECT_TRUE(io_->unlink(logical("f")).ok());
+  EXPECT_FALSE(set_->healthy(1));
+  // Both agreeing on ENOENT is an answer, not a failure.
+  auto gone = io_->unlink(logical("f"));
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ENOENT);
+  EXPECT_TRUE(set_->healthy(0));
+}
+
+TEST_F(MirrorTest, ABadCopyIsReadPastAndMended) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(io_->sync_dir(dir_ + "/logical").ok());
+  const std::string block = "a block whose CRC32C is known";
+  const uint32_t crc = crc32c(block);
+  ASSERT_EQ(write_and_sync(*fd, 0, block), 0);
+  auto check = [&](const void* data, size_t len) {
+    return crc32c(std::string_view(static_cast<const char*>(data), len)) == crc;
+  };
+  for (size_t damaged : {0u, 1u}) {
+    SCOPED_TRACE(damaged);
+    fake_.flip_bit(member(damaged, "f"), 5, 3);
+    // Whichever member the read starts with, the answer is the good block.
+    for (int i = 0; i < 2; i++) {
+      std::string buf(block.size(), '\0');
+      auto got = io_->read_checked(*fd, 0, buf.data(), buf.size(), check);
+      ASSERT_TRUE(got.ok());
+      EXPECT_EQ(buf, block);
+      run();
+    }
+    EXPECT_EQ(fake_.durable_contents(member(damaged, "f")), block);  // mended
+    EXPECT_TRUE(set_->healthy(damaged));
+  }
+  EXPECT_EQ(set_->status()[0].repaired, 1u);
+  EXPECT_EQ(set_->status()[1].repaired, 1u);
+}
+
+TEST(VolumeMeta, ParsesAndRefuses) {
+  auto meta = VolumeSet::parse_meta(
+      "postcore-volume 1\nset 0123456789abcdef\nmember 1\n"
+      "generation 7\n");
+  ASSERT_TRUE(meta.ok()) << meta.error().message;
+  EXPECT_EQ(meta->set_id, "0123456789abcdef");
+  EXPECT_EQ(meta->member, 1u);
+  EXPECT_EQ(meta->generation, 7u);
+  EXPECT_EQ(VolumeSet::format_meta(*meta),
+            "postcore-volume 1\nset 0123456789abcdef\nmember 1\ngeneration 7\n");
+  const std::pair<const char*, const char*> bad[] = {
+      {"", "volume.meta:1: empty"},
+      {"hello\n", "volume.meta:1: not a postcore volume meta"},
+      {"postcore-volume 1\nset xyz\n", "volume.meta:2: set id must be 16 hex digits"},
+      {"postcore-volume 1\nset 0123456789abcdef\nmember 1\ngeneration 0\n",
+       "volume.meta:4: generation must be a positive number"},
+      {"postcore-volume 1\nsize 3\n", "volume.meta:2: unknown key \"size\""},
+      {"postcore-volume 1\nset 0123456789abcdef\n",
+       "volume.meta: set, member and generation required"},
+  };
+  for (const auto& [text, message] : bad) {
+    auto r = VolumeSet::parse_meta(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().message, message);
+  }
+}
+
+}  // namespace
+}  // namespace postcore::volume
