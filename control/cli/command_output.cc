@@ -87,13 +87,17 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
         << " updated, " << reply["unchanged"].get<uint64_t>() << " unchanged"
         << (reply["dry_run"].get<bool>() ? " (dry run: nothing was changed)" : "") << "\n";
   } else if (command == "volume.status") {
-    for (const auto& m : reply) {
+    for (const auto& m : reply["members"]) {
       out << m["root"].get<std::string>() << "\t" << m["state"].get<std::string>()
           << "\tgeneration " << m["generation"].get<uint64_t>() << "\terrors "
           << m["errors"].get<uint64_t>() << "\trepaired " << m["repaired"].get<uint64_t>();
       if (!m["reason"].get<std::string>().empty()) out << "\t" << m["reason"].get<std::string>();
       out << "\n";
     }
+    if (!reply["scrub"].get<std::string>().empty())
+      out << "scrub: " << reply["scrub"].get<std::string>() << "\n";
+  } else if (command == "volume.scrub") {
+    out << "scrub requested; postcorectl volume status shows its progress\n";
   } else if (command == "status") {
     for (auto it = reply.begin(); it != reply.end(); ++it)
       out << it.key() << ": " << it.value().dump() << "\n";

@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
   auto* volume = app.add_subcommand("volume", "the mirrored volume set")->require_subcommand(1);
   volume->add_subcommand("status", "each member's state, generation, errors and repairs")
       ->callback(set("volume.status"));
+  volume->add_subcommand("scrub", "check every copy of every sealed spool file and mend bad ones")
+      ->callback(set("volume.scrub"));
   app.add_subcommand("audit", "recent changes: who, what, when")->callback(set("audit", [&] {
     req.args["limit"] = 100;
   }));

@@ -22,18 +22,28 @@ void ControlCommands::add_misc_commands() {
           ENOENT, "no volume status in " + data_dir_ + " (the dataplane writes it when it starts)");
     std::stringstream text;
     text << in.rdbuf();
-    auto members = volume::VolumeSet::parse_status(text.str());
+    std::string scrub;
+    auto members = volume::VolumeSet::parse_status(text.str(), &scrub);
     if (!members) return members.error();
-    json out = json::array();
+    json out = {{"members", json::array()}, {"scrub", scrub}};
     for (const auto& m : *members) {
-      out.push_back({{"root", m.root},
-                     {"state", volume::to_string(m.state)},
-                     {"generation", m.generation},
-                     {"errors", m.errors},
-                     {"repaired", m.repaired},
-                     {"reason", m.reason}});
+      out["members"].push_back({{"root", m.root},
+                                {"state", volume::to_string(m.state)},
+                                {"generation", m.generation},
+                                {"errors", m.errors},
+                                {"repaired", m.repaired},
+                                {"reason", m.reason}});
     }
     return out;
+  });
+  // Asks the dataplane, which owns the volume set, to scrub it: it looks for the request
+  // at its next check (within 200 ms) and reports progress in the volume status.
+  add("volume.scrub", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
+    if (auto f = a.finish(); !f) return f.error();
+    const std::string request = data_dir_ + "/volume.scrub-request";
+    std::ofstream out(request);
+    if (!out) return make_error(EIO, "cannot write " + request);
+    return json{{"requested", true}};
   });
   add("status", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
     if (auto f = a.finish(); !f) return f.error();

@@ -123,6 +123,7 @@ class DiscardingFileIo final : public volume::FileIo {
   Result<std::vector<std::string>> list_dir(const std::string&) override {
     return std::vector<std::string>{};
   }
+  Result<void> write_at(int, uint64_t, const void*, size_t) override { return {}; }
   void write(int, uint64_t, const void*, size_t len, volume::IoCallback done) override {
     pending_.emplace_back(std::move(done), static_cast<int>(len));
   }

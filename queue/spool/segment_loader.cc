@@ -4,12 +4,18 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstring>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "common/crc32c.h"
+#include "common/log.h"
 #include "queue/spool/envelope_codec.h"
 #include "queue/spool/queue_id.h"
 #include "queue/spool/segment_index.h"
+#include "queue/spool/segment_scan.h"
+#include "queue/volume/posix_file_io.h"
 
 namespace postcore::spool {
 namespace {
@@ -175,6 +181,83 @@ std::optional<SegmentIndex> usable_index(std::string_view bytes, uint16_t shard,
   return std::move(*index);
 }
 
+// Reads one copy of a file kept on mirrored storage, for scan_segment.
+class CopyView final : public volume::SyscallFileIo {
+ public:
+  CopyView(volume::FileIo& io, size_t copy) : io_(io), copy_(copy) {}
+  Result<uint64_t> size(int fd) override { return io_.size(fd); }
+  Result<size_t> read(int fd, uint64_t offset, void* buf, size_t len) override {
+    return io_.read_copy(fd, copy_, offset, buf, len);
+  }
+  void write(int, uint64_t, const void*, size_t, volume::IoCallback done) override { done(-EBADF); }
+  void datasync(int, volume::IoCallback done) override { done(-EBADF); }
+
+ private:
+  volume::FileIo& io_;
+  size_t copy_;
+};
+
+// Overwrites copy `bad` with copy `good` wherever they differ below `end`.
+Result<void> mend_copy_from(volume::FileIo& io, int fd, size_t good, size_t bad, uint64_t end) {
+  constexpr size_t kChunk = 256 * 1024;
+  std::string a(kChunk, '\0'), b(kChunk, '\0');
+  for (uint64_t at = 0; at < end; at += kChunk) {
+    size_t len = static_cast<size_t>(std::min<uint64_t>(kChunk, end - at));
+    auto got = io.read_copy(fd, good, at, a.data(), len);
+    if (!got) return got.error();
+    auto theirs = io.read_copy(fd, bad, at, b.data(), len);
+    if (!theirs) return theirs.error();
+    if (*got == *theirs && std::memcmp(a.data(), b.data(), *got) == 0) continue;
+    if (auto r = io.mend_copy(fd, bad, at, a.data(), *got); !r) return r;
+  }
+  return {};
+}
+
+// On mirrored storage the copies of a segment that was being written may end differently
+// after a crash (each member's unsynced tail is its own), and one may be damaged. Scans
+// every copy; a copy is intact when it has no corruption and holds everything any copy's
+// MARK records say was durable. Mends each damaged copy from the intact copy that ends
+// first, and returns that copy: nothing past its end was acknowledged, since a 250 waits
+// for every member. Returns 0 (the caller's usual read) when no copy is intact.
+size_t reconcile_copies(volume::FileIo& io, int fd, std::optional<uint64_t> nonce,
+                        const std::string& what) {
+  for (size_t attempt = 0; attempt < 8; attempt++) {
+    const size_t n = io.copies(fd);
+    if (n <= 1) return 0;
+    std::vector<ScanResult> scans;
+    for (size_t c = 0; c < n; c++) {
+      CopyView view(io, c);
+      auto scan = scan_segment(
+          view, fd, [](const RecordHeader&, uint64_t, std::string_view) {}, nonce);
+      if (!scan) break;  // a member failed while read: start again with those left
+      scans.push_back(std::move(*scan));
+    }
+    if (scans.size() != n || io.copies(fd) != n) continue;
+    uint64_t claim = 0;
+    for (const ScanResult& s : scans) claim = std::max(claim, s.durable_claim);
+    std::optional<size_t> best;
+    for (size_t c = 0; c < n; c++) {
+      const ScanResult& s = scans[c];
+      if (!s.corruption.empty() || s.valid_end < claim) continue;
+      if (!best || s.valid_end < scans[*best].valid_end) best = c;
+    }
+    if (!best) return 0;
+    bool changed = false;
+    for (size_t c = 0; c < n; c++) {
+      const ScanResult& s = scans[c];
+      if (s.corruption.empty() && s.valid_end >= claim) continue;
+      log::error("spool", "{}: copy {} is damaged ({}); mending it from copy {}", what, c,
+                 s.corruption.empty() ? "it lacks bytes another copy says were durable"
+                                      : s.corruption[0].what,
+                 *best);
+      (void)mend_copy_from(io, fd, *best, c, scans[*best].valid_end);
+      changed = true;
+    }
+    if (!changed || io.copies(fd) == n) return *best;
+  }
+  return 0;
+}
+
 }  // namespace
 
 Result<LoadedSegment> load_segment(volume::FileIo& io, int fd, uint16_t shard, uint32_t id,
@@ -201,8 +284,10 @@ Result<LoadedSegment> load_segment(volume::FileIo& io, int fd, uint16_t shard, u
   }
 
   MessageCollector collector(shard, id, out);
+  const size_t copy = reconcile_copies(io, fd, index_nonce, segment_file_name(id));
+  CopyView chosen(io, copy);
   auto scan = scan_segment(
-      io, fd,
+      io.copies(fd) > 1 ? static_cast<volume::FileIo&>(chosen) : io, fd,
       [&](const RecordHeader& h, uint64_t offset, std::string_view payload) {
         collector.visit(h, offset, payload);
       },
@@ -220,7 +305,8 @@ Result<LoadedSegment> load_segment(volume::FileIo& io, int fd, uint16_t shard, u
   return out;
 }
 
-Result<std::string> read_whole_file(volume::FileIo& io, const std::string& path) {
+Result<std::string> read_whole_file(volume::FileIo& io, const std::string& path,
+                                    const volume::FileIo::Check& good) {
   auto fd = io.open(path, O_RDONLY, 0);
   if (!fd) return fd.error();
   std::string bytes;
@@ -230,8 +316,11 @@ Result<std::string> read_whole_file(volume::FileIo& io, const std::string& path)
     status = size.error();
   } else {
     bytes.resize(*size);
-    uint64_t done = 0;
-    while (done < *size) {
+    // One read: with a check, a copy that fails it is read past and mended.
+    auto first = io.read_checked(*fd, 0, bytes.data(), *size, good);
+    uint64_t done = first ? *first : 0;
+    if (!first) status = first.error();
+    while (first && done < *size) {  // a short read is continued
       auto n = io.read(*fd, done, bytes.data() + done, *size - done);
       if (!n) {
         status = n.error();

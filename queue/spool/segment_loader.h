@@ -34,11 +34,15 @@ struct LoadedSegment {
 
 // Loads the segment open as `fd`. Uses `index_bytes` when given and consistent with the
 // file; otherwise (or with `force_scan`) reads the whole file, checking every CRC.
+// On mirrored storage (io.copies(fd) > 1) a scanned segment is read copy by copy: a
+// damaged copy is mended from an intact one, and the copy that ends first is used.
 Result<LoadedSegment> load_segment(volume::FileIo& io, int fd, uint16_t shard, uint32_t id,
                                    std::optional<std::string_view> index_bytes,
                                    bool force_scan = false);
 
-// Reads a whole small file (an index) through FileIo.
-Result<std::string> read_whole_file(volume::FileIo& io, const std::string& path);
+// Reads a whole small file (an index) through FileIo. With `good`, a mirrored copy whose
+// bytes it rejects is read past and mended from one it accepts.
+Result<std::string> read_whole_file(volume::FileIo& io, const std::string& path,
+                                    const volume::FileIo::Check& good = nullptr);
 
 }  // namespace postcore::spool

@@ -162,6 +162,7 @@ Result<ScanResult> scan_segment(volume::FileIo& io, int fd, const RecordVisitor&
     result.records++;
   }
   result.valid_end = tail_start;
+  result.durable_claim = durable;
   result.tail_bytes = *size - tail_start;
   return result;
 }

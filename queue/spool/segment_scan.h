@@ -35,7 +35,10 @@ struct ScanResult {
   std::optional<SegmentInfo> info;  // from the SEGMENT record, if it verified
   uint64_t nonce = 0;               // the nonce records were checked against
   uint64_t file_size = 0;
-  uint64_t valid_end = 0;   // records before this offset were kept; a torn tail starts here
+  uint64_t valid_end = 0;  // records before this offset were kept; a torn tail starts here
+  // How far the file was durable by its own MARK/SEAL records: damage before this is
+  // corruption, after it a torn tail.
+  uint64_t durable_claim = 0;
   uint64_t tail_bytes = 0;  // file_size - valid_end
   bool sealed = false;
   uint64_t records = 0;  // records kept, SEGMENT included

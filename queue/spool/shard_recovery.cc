@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "queue/spool/queue_id.h"
+#include "queue/spool/segment_index.h"
 #include "queue/spool/segment_loader.h"
 #include "queue/spool/spool_shard.h"
 
@@ -91,7 +92,10 @@ Result<void> SpoolShard::recover_segment(uint32_t id, bool has_index, RecoveryRe
 
   std::optional<std::string> index_bytes;
   if (has_index) {
-    auto bytes = read_whole_file(io_, options_.dir + "/" + index_file_name(id));
+    auto bytes = read_whole_file(
+        io_, options_.dir + "/" + index_file_name(id), [](const void* data, size_t len) {
+          return decode_index(std::string_view(static_cast<const char*>(data), len)).ok();
+        });
     if (bytes) {
       index_bytes = std::move(*bytes);
     } else {

@@ -97,6 +97,18 @@ Result<size_t> FakeFileIo::read(int fd, uint64_t offset, void* buf, size_t len) 
   return n;
 }
 
+Result<void> FakeFileIo::write_at(int fd, uint64_t offset, const void* data, size_t len) {
+  Descriptor* d = descriptor(fd);
+  if (!d || !d->writable) return io_error(EBADF, "write", std::to_string(fd));
+  counters_.writes++;
+  if (take_fault(Fault::enospc_on_write, d->path)) return io_error(ENOSPC, "write", d->path);
+  if (take_fault(Fault::eio_on_write, d->path)) return io_error(EIO, "write", d->path);
+  File& file = *d->file;
+  if (file.data.size() < offset + len) file.data.resize(offset + len);
+  std::memcpy(file.data.data() + offset, data, len);
+  return {};
+}
+
 Result<void> FakeFileIo::truncate(int fd, uint64_t len) {
   Descriptor* d = descriptor(fd);
   if (!d || !d->writable) return io_error(EBADF, "truncate", std::to_string(fd));

@@ -62,6 +62,7 @@ class FakeFileIo final : public FileIo {
   Result<void> rename(const std::string& from, const std::string& to) override;
   Result<void> unlink(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
+  Result<void> write_at(int fd, uint64_t offset, const void* data, size_t len) override;
 
   void write(int fd, uint64_t offset, const void* data, size_t len, IoCallback done) override;
   void datasync(int fd, IoCallback done) override;

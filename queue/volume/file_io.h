@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -40,6 +42,29 @@ class FileIo {
   virtual Result<void> rename(const std::string& from, const std::string& to) = 0;
   virtual Result<void> unlink(const std::string& path) = 0;
   virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
+  // Writes all of `data` at `offset`, synchronously (not durable until sync()): for
+  // repairs, which happen outside the hot path.
+  virtual Result<void> write_at(int fd, uint64_t offset, const void* data, size_t len) = 0;
+
+  // Mirrored storage keeps one copy of each file per healthy member; the defaults describe
+  // storage with one copy. read_copy() reads copy `copy` (below copies(fd)); read() may
+  // come from any copy. mend_copy() overwrites part of one copy with bytes from a good one
+  // and makes them durable. read_checked() reads like read() and, when `good` rejects the
+  // bytes, tries the other copies and mends the bad ones from the first good one.
+  using Check = std::function<bool(const void* data, size_t len)>;
+  virtual size_t copies(int /*fd*/) { return 1; }
+  virtual Result<size_t> read_copy(int fd, size_t /*copy*/, uint64_t offset, void* buf,
+                                   size_t len) {
+    return read(fd, offset, buf, len);
+  }
+  virtual Result<void> mend_copy(int /*fd*/, size_t /*copy*/, uint64_t /*offset*/,
+                                 const void* /*data*/, size_t /*len*/) {
+    return make_error(EINVAL, "one copy: nothing to mend from");
+  }
+  virtual Result<size_t> read_checked(int fd, uint64_t offset, void* buf, size_t len,
+                                      const Check& /*good*/) {
+    return read(fd, offset, buf, len);
+  }
 
   // Asynchronous hot path. `data` must stay valid until `done` runs. A short write is
   // reported as the byte count; callers treat it as a failure of the whole write.

@@ -1,5 +1,7 @@
 #include "queue/volume/mirror_file_io.h"
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -150,6 +152,61 @@ Result<size_t> MirroredFileIo::read(int fd, uint64_t offset, void* buf, size_t l
   return read_checked(fd, offset, buf, len, nullptr);
 }
 
+std::optional<size_t> MirroredFileIo::copy_member(const Handle& h, size_t copy) const {
+  for (size_t m = 0; m < h.fds.size(); m++) {
+    if (h.fds[m] < 0 || !set_->healthy(m)) continue;
+    if (copy-- == 0) return m;
+  }
+  return std::nullopt;
+}
+
+size_t MirroredFileIo::copies(int fd) {
+  Handle* h = handle(fd);
+  size_t n = 0;
+  for (size_t m = 0; h && m < h->fds.size(); m++) n += h->fds[m] >= 0 && set_->healthy(m);
+  return n;
+}
+
+Result<size_t> MirroredFileIo::read_copy(int fd, size_t copy, uint64_t offset, void* buf,
+                                         size_t len) {
+  Handle* h = handle(fd);
+  if (!h) return make_error(EBADF, "read: bad descriptor");
+  std::optional<size_t> m = copy_member(*h, copy);
+  if (!m) return make_error(EIO, h->path + ": no copy " + std::to_string(copy));
+  auto got = under_.read(h->fds[*m], offset, buf, len);
+  if (!got) device_failure(*m, got.error().code, "read of " + h->path);
+  return got;
+}
+
+Result<void> MirroredFileIo::mend_copy(int fd, size_t copy, uint64_t offset, const void* data,
+                                       size_t len) {
+  Handle* h = handle(fd);
+  if (!h) return make_error(EBADF, "mend: bad descriptor");
+  std::optional<size_t> m = copy_member(*h, copy);
+  if (!m) return make_error(EIO, h->path + ": no copy " + std::to_string(copy));
+  log::warning("volume", "member {}: mending {} bytes of {} at offset {}", set_->member_root(*m),
+               len, h->path, offset);
+  return mend_member(*m, h->path, offset, data, len);
+}
+
+// The file may be open read-only here: the repair opens the member's file for writing.
+Result<void> MirroredFileIo::mend_member(size_t m, const std::string& path, uint64_t offset,
+                                         const void* data, size_t len) {
+  Result<void> r;
+  auto p = member_path(m, path);
+  auto fd = p ? under_.open(*p, O_WRONLY, 0) : Result<int>(p.error());
+  if (!fd) r = fd.error();
+  if (r) r = under_.write_at(*fd, offset, data, len);
+  if (r) r = under_.sync(*fd);
+  if (fd) (void)under_.close(*fd);
+  if (!r) {
+    set_->fail(m, r.error().code, "repair of " + path);
+    return r;
+  }
+  set_->count_repair(m);
+  return {};
+}
+
 Result<size_t> MirroredFileIo::read_checked(int fd, uint64_t offset, void* buf, size_t len,
                                             const Check& good) {
   Handle* h = handle(fd);
@@ -169,28 +226,9 @@ Result<size_t> MirroredFileIo::read_checked(int fd, uint64_t offset, void* buf, 
     }
     if (!good || good(buf, *got)) {
       for (size_t b : bad) {
-        // Mend the bad copy from this one, in the background; a member that cannot take
-        // the repair is taken out.
-        auto copy = std::make_shared<std::string>(static_cast<const char*>(buf), *got);
-        std::shared_ptr<VolumeSet> set = set_;
-        FileIo* under = &under_;
-        int member_fd = h->fds[b];
-        std::string path = h->path;
-        log::warning("volume", "member {}: bad data in {} at offset {}; repairing from member {}",
-                     set_->member_root(b), path, offset, set_->member_root(m));
-        under_.write(member_fd, offset, copy->data(), copy->size(),
-                     [copy, set, under, member_fd, b, path](int r) {
-                       if (r != static_cast<int>(copy->size())) {
-                         set->fail(b, r < 0 ? -r : EIO, "repair of " + path);
-                         return;
-                       }
-                       under->datasync(member_fd, [set, b, path](int synced) {
-                         if (synced < 0)
-                           set->fail(b, -synced, "repair of " + path);
-                         else
-                           set->count_repair(b);
-                       });
-                     });
+        log::warning("volume", "member {}: bad data in {} at offset {}; mending it from {}",
+                     set_->member_root(b), h->path, offset, set_->member_root(m));
+        (void)mend_member(b, h->path, offset, buf, *got);
       }
       return got;
     }
@@ -207,6 +245,15 @@ Result<size_t> MirroredFileIo::read_checked(int fd, uint64_t offset, void* buf, 
     return *first_count;
   }
   return make_error(EIO, h->path + ": no healthy member");
+}
+
+Result<void> MirroredFileIo::write_at(int fd, uint64_t offset, const void* data, size_t len) {
+  Handle* h = handle(fd);
+  if (!h) return make_error(EBADF, "write: bad descriptor");
+  return on_all("write to " + h->path, [&](size_t m) -> Result<void> {
+    if (h->fds[m] < 0) return make_error(EBADF, "not open on this member");
+    return under_.write_at(h->fds[m], offset, data, len);
+  });
 }
 
 Result<void> MirroredFileIo::truncate(int fd, uint64_t len) {

@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,15 +48,22 @@ class MirroredFileIo final : public FileIo {
   Result<void> unlink(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
 
+  Result<void> write_at(int fd, uint64_t offset, const void* data, size_t len) override;
+
   void write(int fd, uint64_t offset, const void* data, size_t len, IoCallback done) override;
   void datasync(int fd, IoCallback done) override;
 
-  // Reads like read(), then asks `good` about the bytes; a member whose bytes fail is
-  // read past, and once a member gives good bytes they are written back over each member
-  // that gave bad ones (counted as repairs). When no member has good bytes, the first
-  // member's are returned and the caller's own checks decide.
-  using Check = std::function<bool(const void* data, size_t len)>;
-  Result<size_t> read_checked(int fd, uint64_t offset, void* buf, size_t len, const Check& good);
+  // One copy per healthy member that holds the file open, in member order.
+  size_t copies(int fd) override;
+  Result<size_t> read_copy(int fd, size_t copy, uint64_t offset, void* buf, size_t len) override;
+  // Counted as a repair of that member; a member that cannot take it is degraded.
+  Result<void> mend_copy(int fd, size_t copy, uint64_t offset, const void* data,
+                         size_t len) override;
+  // A member whose bytes fail `good` is read past; once one gives good bytes they are
+  // mended over each that gave bad ones. When no member has good bytes, the first one's
+  // are returned and the caller's own checks decide.
+  Result<size_t> read_checked(int fd, uint64_t offset, void* buf, size_t len,
+                              const Check& good) override;
 
   const VolumeSet& set() const { return *set_; }
 
@@ -74,6 +82,11 @@ class MirroredFileIo final : public FileIo {
   // taking members that failed with a device error out. EIO when none is healthy.
   Result<void> on_all(const std::string& what, const std::function<Result<void>(size_t)>& op);
   size_t next_reader();
+  // The member that holds copy `copy` of `h`, if there is one.
+  std::optional<size_t> copy_member(const Handle& h, size_t copy) const;
+  // Writes good bytes over member `m`'s copy of `path` and syncs; degrades it on failure.
+  Result<void> mend_member(size_t m, const std::string& path, uint64_t offset, const void* data,
+                           size_t len);
   // An operation on each healthy member that holds `h` open; null (with `done` told EIO,
   // or EBADF for a bad descriptor, from outside this call) when there is none.
   std::shared_ptr<AsyncOp> start_async(Handle* h, IoCallback done, int success);

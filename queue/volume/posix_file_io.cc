@@ -54,6 +54,21 @@ Result<size_t> SyscallFileIo::read(int fd, uint64_t offset, void* buf, size_t le
   return done;
 }
 
+Result<void> SyscallFileIo::write_at(int fd, uint64_t offset, const void* data, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pwrite(fd, static_cast<const char*>(data) + done, len - done,
+                         static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("pwrite", fd_name(fd));
+    }
+    if (n == 0) return make_error(EIO, "pwrite " + fd_name(fd) + ": wrote nothing");
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
 Result<void> SyscallFileIo::truncate(int fd, uint64_t len) {
   if (::ftruncate(fd, static_cast<off_t>(len)) != 0) return errno_error("ftruncate", fd_name(fd));
   return {};

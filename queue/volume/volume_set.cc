@@ -156,12 +156,14 @@ Result<VolumeSet::Meta> VolumeSet::parse_meta(std::string_view text) {
   return meta;
 }
 
-Result<std::vector<MemberStatus>> VolumeSet::parse_status(std::string_view text) {
+Result<std::vector<MemberStatus>> VolumeSet::parse_status(std::string_view text,
+                                                          std::string* scrub) {
   std::vector<MemberStatus> out;
   size_t line_no = 0;
   while (!text.empty()) {
     std::string_view line = next_line(text);
     line_no++;
+    if (scrub && line.starts_with("scrub ")) *scrub = std::string(line.substr(6));
     if (!line.starts_with("member ")) continue;
     // member INDEX STATE GENERATION ERRORS REPAIRED ROOT\tREASON
     size_t tab = line.find('\t');
@@ -357,6 +359,12 @@ void VolumeSet::check() {
   }
 }
 
+void VolumeSet::set_scrub_state(std::string state) {
+  std::lock_guard lock(mutex_);
+  scrub_state_ = std::move(state);
+  write_status();
+}
+
 void VolumeSet::count_error(size_t i) {
   std::lock_guard lock(mutex_);
   members_[i].errors++;
@@ -393,6 +401,7 @@ std::string VolumeSet::status_text_locked() const {
     out += fmt::format("member {} {} {} {} {} {}\t{}\n", i, to_string(m.state), m.generation,
                        m.errors, m.repaired, m.root, printable(m.reason));
   }
+  if (!scrub_state_.empty()) out += "scrub " + printable(scrub_state_) + "\n";
   return out;
 }
 

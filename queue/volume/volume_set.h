@@ -68,13 +68,19 @@ class VolumeSet {
   void count_error(size_t i);
   void count_repair(size_t i);
 
+  // What the last (or the running) scrub says, one line, shown with the status.
+  void set_scrub_state(std::string state);
+
   std::vector<MemberStatus> status() const;
   uint64_t generation() const;
-  // One line per member: "member INDEX STATE GENERATION ERRORS REPAIRED ROOT\tREASON".
+  // One line per member: "member INDEX STATE GENERATION ERRORS REPAIRED ROOT\tREASON",
+  // then "scrub STATE" once a scrub ran.
   std::string status_text() const;
 
   // Reads what status_text() wrote (the dataplane keeps DATA/volume.status current).
-  static Result<std::vector<MemberStatus>> parse_status(std::string_view text);
+  // `scrub`, if given, receives the scrub line's state.
+  static Result<std::vector<MemberStatus>> parse_status(std::string_view text,
+                                                        std::string* scrub = nullptr);
 
   // Parses volume.meta text; error names the line.
   struct Meta {
@@ -107,6 +113,7 @@ class VolumeSet {
   mutable std::mutex mutex_;
   std::string set_id_;       // guarded by mutex_
   uint64_t generation_ = 0;  // guarded by mutex_
+  std::string scrub_state_;  // guarded by mutex_
 };
 
 }  // namespace postcore::volume
