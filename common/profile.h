@@ -71,6 +71,8 @@ struct AuthSettings {
 struct VolumeSetConfig {
   std::string name = "main";
   std::vector<std::string> members = {"."};
+  // Scrub and resilver I/O, reads and writes together: what ingest gives up to them.
+  uint64_t maintenance_bytes_per_second = 100ull << 20;
 };
 
 struct Profile {

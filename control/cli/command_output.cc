@@ -94,8 +94,12 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
       if (!m["reason"].get<std::string>().empty()) out << "\t" << m["reason"].get<std::string>();
       out << "\n";
     }
-    if (!reply["scrub"].get<std::string>().empty())
-      out << "scrub: " << reply["scrub"].get<std::string>() << "\n";
+    for (const char* activity : {"scrub", "resilver"})
+      if (!reply[activity].get<std::string>().empty())
+        out << activity << ": " << reply[activity].get<std::string>() << "\n";
+  } else if (command == "volume.replace") {
+    out << "resilver of " << reply["member"].get<std::string>()
+        << " requested; postcorectl volume status shows its progress\n";
   } else if (command == "volume.scrub") {
     out << "scrub requested; postcorectl volume status shows its progress\n";
   } else if (command == "status") {

@@ -85,6 +85,11 @@ int main(int argc, char** argv) {
   auto* volume = app.add_subcommand("volume", "the mirrored volume set")->require_subcommand(1);
   volume->add_subcommand("status", "each member's state, generation, errors and repairs")
       ->callback(set("volume.status"));
+  auto* v_replace = volume->add_subcommand(
+      "replace", "rebuild a member that is not healthy (a new disk) from the healthy ones");
+  v_replace->add_option("member", name, "the member directory (as the profile names it)")
+      ->required();
+  v_replace->callback(set("volume.replace", [&] { req.args = {{"member", name}}; }));
   volume->add_subcommand("scrub", "check every copy of every sealed spool file and mend bad ones")
       ->callback(set("volume.scrub"));
   app.add_subcommand("audit", "recent changes: who, what, when")->callback(set("audit", [&] {

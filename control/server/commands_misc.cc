@@ -22,10 +22,12 @@ void ControlCommands::add_misc_commands() {
           ENOENT, "no volume status in " + data_dir_ + " (the dataplane writes it when it starts)");
     std::stringstream text;
     text << in.rdbuf();
-    std::string scrub;
-    auto members = volume::VolumeSet::parse_status(text.str(), &scrub);
+    std::map<std::string, std::string> activities;
+    auto members = volume::VolumeSet::parse_status(text.str(), &activities);
     if (!members) return members.error();
-    json out = {{"members", json::array()}, {"scrub", scrub}};
+    json out = {{"members", json::array()},
+                {"scrub", activities["scrub"]},
+                {"resilver", activities["resilver"]}};
     for (const auto& m : *members) {
       out["members"].push_back({{"root", m.root},
                                 {"state", volume::to_string(m.state)},
@@ -35,6 +37,35 @@ void ControlCommands::add_misc_commands() {
                                 {"reason", m.reason}});
     }
     return out;
+  });
+  // A member with a new (or repaired) disk is rebuilt from the healthy ones, online: the
+  // dataplane picks the request up within 200 ms.
+  add("volume.replace", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
+    auto member = a.string("member");
+    if (!member) return member.error();
+    if (auto f = a.finish(); !f) return f.error();
+    std::ifstream in(data_dir_ + "/volume.status");
+    if (!in) return make_error(ENOENT, "no volume status in " + data_dir_);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto members = volume::VolumeSet::parse_status(text.str());
+    if (!members) return members.error();
+    // The member as listed, as the profile names it (under the data directory), or by
+    // its last path component.
+    const volume::MemberStatus* found = nullptr;
+    for (const auto& m : *members) {
+      if (m.root == *member || m.root == data_dir_ + "/" + *member ||
+          m.root.substr(m.root.rfind('/') + 1) == *member)
+        found = &m;
+    }
+    if (!found) return make_error(ENOENT, "no member " + *member + " in the volume set");
+    if (found->state == volume::MemberState::healthy)
+      return make_error(EINVAL, found->root + " is healthy: there is nothing to rebuild");
+    const std::string request = data_dir_ + "/volume.resilver-request";
+    std::ofstream out(request);
+    out << found->root << "\n";
+    if (!out) return make_error(EIO, "cannot write " + request);
+    return json{{"member", found->root}};
   });
   // Asks the dataplane, which owns the volume set, to scrub it: it looks for the request
   // at its next check (within 200 ms) and reports progress in the volume status.

@@ -18,7 +18,7 @@
 #include "common/profile.h"
 #include "dataplane/server/core.h"
 #include "dataplane/server/directory_watcher.h"
-#include "dataplane/server/volume_scrub.h"
+#include "dataplane/server/volume_maintenance.h"
 #include "queue/volume/volume_set.h"
 
 using namespace postcore;
@@ -147,14 +147,15 @@ int main(int argc, char** argv) {
                 l.address, l.bound_port, n, n == 1 ? "" : "s");
     // A directory change is in effect within the 1 s promised to operators: poll at 200 ms.
     const timespec tick{0, 200 * 1000 * 1000};
-    server::VolumeScrub scrub(*volumes, profile->data_dir);
+    server::VolumeMaintenance maintenance(*volumes, profile->data_dir,
+                                          profile->volumes.maintenance_bytes_per_second);
     int sig = -1;
     for (;;) {
       sig = sigtimedwait(&signals, nullptr, &tick);
       if (sig == SIGTERM || sig == SIGINT) break;
       watcher.poll();
       (*volumes)->check();
-      scrub.poll();
+      maintenance.poll();
     }
     log::info("dataplane", "signal {}: stopping", sig);
   }

@@ -63,17 +63,62 @@ bool MirroredFileIo::device_failure(size_t m, int error, const std::string& what
   return true;
 }
 
+// A member being rebuilt gets every file that is written, created where it is missing (with
+// its directories): the rebuild copies what was there before, the writes add what comes.
+Result<void> MirroredFileIo::open_for_rebuild(Handle& h, size_t m) {
+  if ((h.flags & O_ACCMODE) == O_RDONLY) return {};  // read-only: nothing to write there
+  auto p = member_path(m, h.path);
+  if (!p) return p.error();
+  const std::string& root = set_->member_root(m);
+  for (size_t slash = p->find('/', root.size() + 1); slash != std::string::npos;
+       slash = p->find('/', slash + 1)) {
+    if (auto r = under_.mkdir(p->substr(0, slash)); !r) return r;
+  }
+  auto fd = under_.open(*p, (h.flags & ~(O_EXCL | O_TRUNC)) | O_CREAT, h.mode ? h.mode : 0640);
+  if (!fd) return fd.error();
+  h.fds[m] = *fd;
+  return {};
+}
+
+// When members went out or came in since the last call: closes the open files on members
+// that went out (a member that comes back is another disk, or a rebuilt directory: the old
+// descriptors point at what was there before), and opens them on members that take
+// writes now (one may have finished its rebuild by now: then it holds the file already).
+void MirroredFileIo::sync_epoch() {
+  const uint64_t epoch = set_->epoch();
+  if (epoch == seen_epoch_) return;
+  seen_epoch_ = epoch;
+  for (auto& h : handles_) {
+    if (!h) continue;
+    for (size_t m = 0; m < h->fds.size(); m++) {
+      if (h->fds[m] >= 0 && !set_->writable(m)) {
+        (void)under_.close(h->fds[m]);
+        h->fds[m] = -1;
+      } else if (h->fds[m] < 0 && set_->writable(m)) {
+        if (auto r = open_for_rebuild(*h, m); !r) device_failure(m, r.error().code, h->path);
+      }
+    }
+  }
+}
+
 size_t MirroredFileIo::next_reader() {
   return next_reader_++ % set_->size();
 }
 
 Result<void> MirroredFileIo::on_all(const std::string& what,
                                     const std::function<Result<void>(size_t)>& op) {
+  sync_epoch();
   std::vector<std::pair<size_t, Error>> failures;
   bool any_ok = false;
   for (size_t m = 0; m < set_->size(); m++) {
-    if (!set_->healthy(m)) continue;
+    if (!set_->writable(m)) continue;
     Result<void> r = op(m);
+    if (!set_->healthy(m)) {
+      // Being rebuilt: it may not have the file yet, which the rebuild sees to; only a
+      // device error counts.
+      if (!r) device_failure(m, r.error().code, what);
+      continue;
+    }
     if (r) {
       any_ok = true;
     } else if (!device_failure(m, r.error().code, what)) {
@@ -94,7 +139,10 @@ Result<int> MirroredFileIo::open(const std::string& path, int flags, mode_t mode
   auto h = std::make_unique<Handle>();
   h->fds.assign(set_->size(), -1);
   h->path = path;
+  h->flags = flags;
+  h->mode = mode;
   auto r = on_all("open " + path, [&](size_t m) -> Result<void> {
+    if (!set_->healthy(m)) return open_for_rebuild(*h, m);
     auto p = member_path(m, path);
     if (!p) return p.error();
     auto fd = under_.open(*p, flags, mode);
@@ -109,7 +157,7 @@ Result<int> MirroredFileIo::open(const std::string& path, int flags, mode_t mode
   }
   // A member taken out during the open keeps no descriptor.
   for (size_t m = 0; m < h->fds.size(); m++) {
-    if (h->fds[m] >= 0 && !set_->healthy(m)) {
+    if (h->fds[m] >= 0 && !set_->writable(m)) {
       (void)under_.close(h->fds[m]);
       h->fds[m] = -1;
     }
@@ -328,12 +376,17 @@ Result<std::vector<std::string>> MirroredFileIo::list_dir(const std::string& pat
 
 std::shared_ptr<MirroredFileIo::AsyncOp> MirroredFileIo::start_async(Handle* h, IoCallback done,
                                                                      int success) {
+  sync_epoch();
   auto op = std::make_shared<AsyncOp>();
   op->done = std::move(done);
   op->success = success;
-  for (size_t m = 0; h && m < h->fds.size(); m++)
-    if (h->fds[m] >= 0 && set_->healthy(m)) op->pending++;
-  if (op->pending > 0) return op;
+  bool any_healthy = false;
+  for (size_t m = 0; h && m < h->fds.size(); m++) {
+    if (h->fds[m] < 0 || !set_->writable(m)) continue;
+    op->pending++;
+    any_healthy = any_healthy || set_->healthy(m);
+  }
+  if (op->pending > 0 && any_healthy) return op;
   const int error = h ? -EIO : -EBADF;
   defer_([op, error] { op->done(error); });
   return nullptr;
@@ -344,7 +397,7 @@ void MirroredFileIo::write(int fd, uint64_t offset, const void* data, size_t len
   auto op = start_async(h, std::move(done), static_cast<int>(len));
   if (!op) return;
   for (size_t m = 0; m < h->fds.size(); m++) {
-    if (h->fds[m] < 0 || !set_->healthy(m)) continue;
+    if (h->fds[m] < 0 || !set_->writable(m)) continue;
     write_member(op, m, h->fds[m], offset, static_cast<const char*>(data), len, h->path);
   }
 }
@@ -360,10 +413,10 @@ void MirroredFileIo::write_member(const std::shared_ptr<AsyncOp>& op, size_t m, 
       write_member(op, m, fd, offset + r, data + r, len - r, path);
       return;
     }
-    if (r > 0)
-      op->succeeded++;
-    else
+    if (r <= 0)
       set_->fail(m, r < 0 ? -r : EIO, "write to " + path);
+    else if (set_->healthy(m))
+      op->succeeded++;
     if (--op->pending == 0) op->done(op->succeeded > 0 ? op->success : -EIO);
   });
 }
@@ -373,12 +426,12 @@ void MirroredFileIo::datasync(int fd, IoCallback done) {
   auto op = start_async(h, std::move(done), 0);
   if (!op) return;
   for (size_t m = 0; m < h->fds.size(); m++) {
-    if (h->fds[m] < 0 || !set_->healthy(m)) continue;
+    if (h->fds[m] < 0 || !set_->writable(m)) continue;
     under_.datasync(h->fds[m], [this, op, m, path = h->path](int r) {
-      if (r == 0)
-        op->succeeded++;
-      else
+      if (r != 0)
         set_->fail(m, r < 0 ? -r : EIO, "datasync of " + path);
+      else if (set_->healthy(m))
+        op->succeeded++;
       if (--op->pending == 0) op->done(op->succeeded > 0 ? op->success : -EIO);
     });
   }

@@ -71,6 +71,8 @@ class MirroredFileIo final : public FileIo {
   struct Handle {
     std::vector<int> fds;  // per member; -1 where it is not open
     std::string path;      // logical
+    int flags = 0;         // as opened
+    mode_t mode = 0;
   };
   struct AsyncOp;
 
@@ -82,6 +84,8 @@ class MirroredFileIo final : public FileIo {
   // taking members that failed with a device error out. EIO when none is healthy.
   Result<void> on_all(const std::string& what, const std::function<Result<void>(size_t)>& op);
   size_t next_reader();
+  Result<void> open_for_rebuild(Handle& h, size_t m);
+  void sync_epoch();
   // The member that holds copy `copy` of `h`, if there is one.
   std::optional<size_t> copy_member(const Handle& h, size_t copy) const;
   // Writes good bytes over member `m`'s copy of `path` and syncs; degrades it on failure.
@@ -99,6 +103,7 @@ class MirroredFileIo final : public FileIo {
   std::vector<std::unique_ptr<Handle>> handles_;  // index = fd handed out
   std::vector<int> free_handles_;
   size_t next_reader_ = 0;
+  uint64_t seen_epoch_ = 0;
 };
 
 // True for errors that say the member's storage is failing, as opposed to errors about

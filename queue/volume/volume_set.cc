@@ -106,6 +106,8 @@ std::string_view to_string(MemberState state) {
       return "degraded";
     case MemberState::stale:
       return "stale";
+    case MemberState::resilvering:
+      return "resilvering";
   }
   return "?";
 }
@@ -156,14 +158,19 @@ Result<VolumeSet::Meta> VolumeSet::parse_meta(std::string_view text) {
   return meta;
 }
 
-Result<std::vector<MemberStatus>> VolumeSet::parse_status(std::string_view text,
-                                                          std::string* scrub) {
+Result<std::vector<MemberStatus>> VolumeSet::parse_status(
+    std::string_view text, std::map<std::string, std::string>* activities) {
   std::vector<MemberStatus> out;
   size_t line_no = 0;
   while (!text.empty()) {
     std::string_view line = next_line(text);
     line_no++;
-    if (scrub && line.starts_with("scrub ")) *scrub = std::string(line.substr(6));
+    for (const char* name : {"scrub", "resilver"}) {
+      std::string_view prefix(name);
+      if (activities && line.starts_with(prefix) && line.size() > prefix.size() &&
+          line[prefix.size()] == ' ')
+        (*activities)[name] = std::string(line.substr(prefix.size() + 1));
+    }
     if (!line.starts_with("member ")) continue;
     // member INDEX STATE GENERATION ERRORS REPAIRED ROOT\tREASON
     size_t tab = line.find('\t');
@@ -185,6 +192,8 @@ Result<std::vector<MemberStatus>> VolumeSet::parse_status(std::string_view text,
       m.state = MemberState::degraded;
     else if (fields[2] == "stale")
       m.state = MemberState::stale;
+    else if (fields[2] == "resilvering")
+      m.state = MemberState::resilvering;
     else
       return make_error(EINVAL, fmt::format("volume.status:{}: unknown state", line_no));
     auto number = [](std::string_view v, uint64_t* n) {
@@ -286,6 +295,7 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
   for (Member& m : set->members_) {
     bool ok = m.state == MemberState::healthy;
     m.healthy.store(ok, std::memory_order_release);
+    m.writable.store(ok, std::memory_order_release);
     if (ok) {
       healthy++;
     } else {
@@ -319,11 +329,20 @@ Result<void> VolumeSet::write_meta(size_t i, uint64_t generation) {
 void VolumeSet::fail(size_t i, int error, const std::string& what) {
   std::lock_guard lock(mutex_);
   Member& m = members_[i];
-  if (m.state != MemberState::healthy) return;
+  if (m.state != MemberState::healthy && m.state != MemberState::resilvering) return;
+  const bool was_healthy = m.state == MemberState::healthy;
   m.state = MemberState::degraded;
   m.errors++;
   m.reason = what + ": " + std::strerror(error);
   m.healthy.store(false, std::memory_order_release);
+  m.writable.store(false, std::memory_order_release);
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  if (!was_healthy) {
+    // A member being rebuilt was never trusted: its peers need no new generation.
+    log::error("volume", "member {} degraded while resilvering ({})", m.root, m.reason);
+    write_status();
+    return;
+  }
   log::error("volume", "member {} degraded ({}); the set goes on with {} of {} members", m.root,
              m.reason, healthy_count(), members_.size());
   // The members still in move to a new generation before anything is acknowledged
@@ -338,6 +357,7 @@ void VolumeSet::fail(size_t i, int error, const std::string& what) {
       other.errors++;
       other.reason = "cannot raise the generation: " + r.error().message;
       other.healthy.store(false, std::memory_order_release);
+      other.writable.store(false, std::memory_order_release);
       log::error("volume", "member {} degraded ({})", other.root, other.reason);
       continue;
     }
@@ -352,16 +372,76 @@ void VolumeSet::fail(size_t i, int error, const std::string& what) {
 
 void VolumeSet::check() {
   for (size_t i = 0; i < members_.size(); i++) {
-    if (!healthy(i)) continue;
-    const std::string meta = members_[i].root + "/" + kMetaName;
+    if (!writable(i)) continue;
+    // A member being rebuilt has no current meta yet: its directory must be there.
+    const std::string probe = healthy(i) ? members_[i].root + "/" + kMetaName : members_[i].root;
     struct stat st;
-    if (::stat(meta.c_str(), &st) != 0) fail(i, errno, "member directory check (" + meta + ")");
+    if (::stat(probe.c_str(), &st) != 0) fail(i, errno, "member directory check (" + probe + ")");
   }
 }
 
-void VolumeSet::set_scrub_state(std::string state) {
+std::optional<size_t> VolumeSet::member_index(const std::string& root) const {
+  for (size_t i = 0; i < members_.size(); i++)
+    if (members_[i].root == root) return i;
+  return std::nullopt;
+}
+
+Result<void> VolumeSet::begin_resilver(size_t i) {
   std::lock_guard lock(mutex_);
-  scrub_state_ = std::move(state);
+  Member& m = members_[i];
+  if (m.state == MemberState::healthy || m.state == MemberState::resilvering)
+    return make_error(EINVAL, m.root + " is " + std::string(to_string(m.state)));
+  std::error_code ec;
+  std::filesystem::create_directories(m.root, ec);
+  if (ec) return make_error(ec.value(), "cannot create " + m.root + ": " + ec.message());
+  m.state = MemberState::resilvering;
+  m.reason = "being rebuilt from the healthy members";
+  m.writable.store(true, std::memory_order_release);
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  log::info("volume", "member {}: resilvering", m.root);
+  write_status();
+  return {};
+}
+
+Result<void> VolumeSet::finish_resilver(size_t i) {
+  std::lock_guard lock(mutex_);
+  Member& m = members_[i];
+  if (m.state != MemberState::resilvering)
+    return make_error(EINVAL, m.root + " is no longer resilvering (" + m.reason + ")");
+  // The rebuilt member joins at a new generation with the others, so that any member
+  // left out meanwhile can never pass for current.
+  // Its own meta first: if that fails, nothing else has changed.
+  const uint64_t next = generation_ + 1;
+  if (auto r = write_meta(i, next); !r) {
+    m.state = MemberState::degraded;
+    m.reason = "cannot write its meta: " + r.error().message;
+    m.writable.store(false, std::memory_order_release);
+    write_status();
+    return r;
+  }
+  for (size_t j = 0; j < members_.size(); j++) {
+    if (members_[j].state != MemberState::healthy) continue;
+    if (auto r = write_meta(j, next); !r) {
+      Member& other = members_[j];
+      other.state = MemberState::degraded;
+      other.reason = "cannot raise the generation: " + r.error().message;
+      other.healthy.store(false, std::memory_order_release);
+      other.writable.store(false, std::memory_order_release);
+    }
+  }
+  generation_ = next;
+  m.state = MemberState::healthy;
+  m.reason.clear();
+  m.healthy.store(true, std::memory_order_release);
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  log::info("volume", "member {}: resilvered, healthy at generation {}", m.root, next);
+  write_status();
+  return {};
+}
+
+void VolumeSet::set_activity(const std::string& activity, std::string state) {
+  std::lock_guard lock(mutex_);
+  activities_[activity] = std::move(state);
   write_status();
 }
 
@@ -401,7 +481,7 @@ std::string VolumeSet::status_text_locked() const {
     out += fmt::format("member {} {} {} {} {} {}\t{}\n", i, to_string(m.state), m.generation,
                        m.errors, m.repaired, m.root, printable(m.reason));
   }
-  if (!scrub_state_.empty()) out += "scrub " + printable(scrub_state_) + "\n";
+  for (const auto& [name, state] : activities_) out += name + " " + printable(state) + "\n";
   return out;
 }
 

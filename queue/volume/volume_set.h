@@ -15,8 +15,10 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,8 +28,9 @@ namespace postcore::volume {
 
 enum class MemberState : uint8_t {
   healthy,
-  degraded,  // dropped out while running (I/O error, full, read-only, vanished)
-  stale,     // found at start with an older generation, or new: holds nothing to trust
+  degraded,     // dropped out while running (I/O error, full, read-only, vanished)
+  stale,        // found at start with an older generation, or new: holds nothing to trust
+  resilvering,  // being rebuilt from the others: takes every write, serves no read
 };
 std::string_view to_string(MemberState state);
 
@@ -55,6 +58,11 @@ class VolumeSet {
   const std::string& logical_root() const { return logical_root_; }
   const std::string& member_root(size_t i) const { return members_[i].root; }
   bool healthy(size_t i) const { return members_[i].healthy.load(std::memory_order_acquire); }
+  // Healthy or resilvering: every change goes to it.
+  bool writable(size_t i) const { return members_[i].writable.load(std::memory_order_acquire); }
+  // Changes whenever a member starts taking writes; a MirroredFileIo then opens its open
+  // files on that member too.
+  uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
   size_t healthy_count() const;
 
   // Marks member `i` degraded (out of the set): logs why, raises the generation of the members
@@ -65,22 +73,31 @@ class VolumeSet {
   // was unmounted) is taken out, although writes to files it had open may still succeed.
   // For a thread that is not a reactor: it waits on the file system.
   void check();
+
+  // Resilvering: a member that is not healthy starts taking every write (begin) while its
+  // files are copied from the healthy ones; finish() raises the generation of the healthy
+  // members and this one together and makes it healthy. A member that fails meanwhile is
+  // degraded as usual, which ends the resilver.
+  Result<void> begin_resilver(size_t i);
+  Result<void> finish_resilver(size_t i);
+  std::optional<size_t> member_index(const std::string& root) const;
   void count_error(size_t i);
   void count_repair(size_t i);
 
-  // What the last (or the running) scrub says, one line, shown with the status.
-  void set_scrub_state(std::string state);
+  // What the last (or the running) scrub or resilver says, one line each, shown with the
+  // status. `activity` is "scrub" or "resilver".
+  void set_activity(const std::string& activity, std::string state);
 
   std::vector<MemberStatus> status() const;
   uint64_t generation() const;
   // One line per member: "member INDEX STATE GENERATION ERRORS REPAIRED ROOT\tREASON",
-  // then "scrub STATE" once a scrub ran.
+  // then "scrub STATE" and "resilver STATE" once one ran.
   std::string status_text() const;
 
   // Reads what status_text() wrote (the dataplane keeps DATA/volume.status current).
-  // `scrub`, if given, receives the scrub line's state.
-  static Result<std::vector<MemberStatus>> parse_status(std::string_view text,
-                                                        std::string* scrub = nullptr);
+  // `activities`, if given, receives the scrub and resilver lines' states by name.
+  static Result<std::vector<MemberStatus>> parse_status(
+      std::string_view text, std::map<std::string, std::string>* activities = nullptr);
 
   // Parses volume.meta text; error names the line.
   struct Meta {
@@ -95,6 +112,7 @@ class VolumeSet {
   struct Member {
     std::string root;
     std::atomic<bool> healthy{false};
+    std::atomic<bool> writable{false};
     MemberState state = MemberState::healthy;  // guarded by mutex_
     uint64_t generation = 0;                   // guarded by mutex_
     uint64_t errors = 0;                       // guarded by mutex_
@@ -111,9 +129,10 @@ class VolumeSet {
   const std::string status_path_;
   std::deque<Member> members_;  // a deque: Member holds an atomic and cannot move
   mutable std::mutex mutex_;
-  std::string set_id_;       // guarded by mutex_
-  uint64_t generation_ = 0;  // guarded by mutex_
-  std::string scrub_state_;  // guarded by mutex_
+  std::string set_id_;                             // guarded by mutex_
+  uint64_t generation_ = 0;                        // guarded by mutex_
+  std::map<std::string, std::string> activities_;  // guarded by mutex_
+  std::atomic<uint64_t> epoch_{0};
 };
 
 }  // namespace postcore::volume

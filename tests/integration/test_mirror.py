@@ -202,6 +202,68 @@ class Mirror(unittest.TestCase):
         self.assertTrue(all(m['state'] == 'healthy' for m in status.values()), status)
         self.assertEqual(sorted(m['queue_id'] for m in app.spool_list(content=True)), sorted(ids))
 
+    def assert_members_identical(self):
+        disk1 = files_under(os.path.join(self.member('disk1'), 'spool'))
+        disk2 = files_under(os.path.join(self.member('disk2'), 'spool'))
+        self.assertEqual(sorted(disk1), sorted(disk2))
+        for name in disk1:
+            self.assertEqual(disk1[name], disk2[name], name)
+        return len(disk1)
+
+    def wait_resilvered(self, deadline=60.0):
+        end = time.monotonic() + deadline
+        while True:
+            status = json.loads(self.app.ctl('--json', 'volume', 'status').stdout)
+            if 'done at' in status['resilver']:
+                return status
+            self.assertNotIn('failed', status['resilver'], self.app.read_log())
+            self.assertLess(time.monotonic(), end, self.app.read_log())
+            time.sleep(0.1)
+
+    def test_replaced_member_is_resilvered_online(self):
+        app = self.start()
+        before = send(app, 40)
+        shutil.rmtree(self.member('disk2'))
+        self.wait_state('disk2', 'degraded')
+        during_loss = send(app, 20)
+        r = app.ctl('volume', 'replace', 'disk2')
+        self.assertIn('resilver of', r.stdout)
+        acked = self.load(2)  # writes go on while it is rebuilt
+        status = self.wait_resilvered()
+        print(f"resilver: {status['resilver']}", flush=True)
+        self.assertEqual(self.volume_status()['disk2']['state'], 'healthy')
+        self.assert_all_stored(list(acked) + before + during_loss)
+        self.assertEqual(app.stop(), 0, app.read_log())
+        self.assertGreater(self.assert_members_identical(), 0)
+        # Both at the new generation: either can serve alone from now on.
+        app.start()
+        self.assertTrue(all(m['state'] == 'healthy' for m in self.volume_status().values()))
+        refused = app.ctl('volume', 'replace', 'disk1', check=False)
+        self.assertEqual(refused.returncode, 2, refused.stderr)
+        self.assertIn('is healthy', refused.stderr)
+
+    def test_resilver_resumes_after_a_restart(self):
+        self.app = Appliance(profile_text=mirror_profile().replace(
+            'members = ["disk1", "disk2"]',
+            'members = ["disk1", "disk2"]\nmaintenance_rate = "2M"'))
+        app = self.app.start()
+        ids = send(app, 60, size=100 * 1024)  # 6 MB: about 6 s of resilver at 2 MB/s
+        shutil.rmtree(self.member('disk2'))
+        self.wait_state('disk2', 'degraded')
+        app.ctl('volume', 'replace', 'disk2')
+        time.sleep(1.5)
+        self.assertIn('running', json.loads(app.ctl('--json', 'volume', 'status').stdout)['resilver'])
+        self.assertEqual(app.stop(), 0, app.read_log())
+        app.start()
+        self.wait_state('disk2', 'resilvering')
+        status = self.wait_resilvered()
+        print(f"resumed resilver: {status['resilver']}", flush=True)
+        self.assertIn('resuming the resilver', app.read_log())
+        self.assertEqual(app.stop(), 0, app.read_log())
+        self.assert_members_identical()
+        app.start()
+        self.assertEqual(sorted(m['queue_id'] for m in app.spool_list()), sorted(ids))
+
     def test_member_filling_up_under_load_loses_nothing(self):
         if os.getuid() != 0:
             self.skipTest('mounting a small tmpfs needs root')

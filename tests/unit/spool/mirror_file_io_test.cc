@@ -18,6 +18,7 @@
 #include "queue/spool/spool_shard.h"
 #include "queue/volume/fake_file_io.h"
 #include "queue/volume/mirror_file_io.h"
+#include "queue/volume/resilver.h"
 #include "queue/volume/volume_set.h"
 #include "spool_test_support.h"
 
@@ -291,6 +292,67 @@ TEST_F(MirrorTest, RecoveryReadsPastADamagedCopyAndMendsIt) {
   EXPECT_EQ(fake_.durable_contents(member(1, rel)), good);
   EXPECT_TRUE(set_->healthy(1));
   EXPECT_GT(set_->status()[1].repaired, 0u);
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+// The copy passes of a resilver, on real directories: the member ends byte-identical to
+// the healthy one, what it had that the set has not is removed, and it joins at a new
+// generation.
+TEST_F(MirrorTest, ResilverRebuildsAMemberAndItJoinsAtANewGeneration) {
+  const std::string big(700 * 1024, 'b');
+  write_file(roots_[0] + "/spool/shard-000/seg-00000001.log", big);
+  write_file(roots_[0] + "/spool/shard-001/seg-00000002.log", "short");
+  set_->fail(1, EIO, "test");
+  const uint64_t generation = set_->generation();
+  write_file(roots_[1] + "/spool/shard-000/seg-00000001.log", big.substr(0, 1000) + "xx");
+  write_file(roots_[1] + "/spool/shard-000/old-junk", "junk");
+  write_file(roots_[1] + "/spool/shard-001/seg-00000002.log", "shorter than it was, and wrong");
+  EXPECT_FALSE(volume::resilver(*set_, 0, {}).ok());  // healthy: nothing to do
+  volume::ResilverOptions options;
+  options.settle = std::chrono::milliseconds(0);
+  std::vector<std::string> progress;
+  options.progress = [&](const std::string& line) { progress.push_back(line); };
+  auto r = volume::resilver(*set_, 1, options);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->files, 2u);
+  EXPECT_EQ(r->removed, 1u);
+  EXPECT_EQ(progress.size(), 2u);
+  EXPECT_TRUE(set_->healthy(1));
+  EXPECT_EQ(set_->generation(), generation + 1);
+  EXPECT_EQ(read_text(roots_[1] + "/spool/shard-000/seg-00000001.log"), big);
+  EXPECT_EQ(read_text(roots_[1] + "/spool/shard-001/seg-00000002.log"), "short");
+  EXPECT_FALSE(std::filesystem::exists(roots_[1] + "/spool/shard-000/old-junk"));
+  for (const std::string& root : roots_) {
+    EXPECT_NE(read_text(root + "/volume.meta").find("generation " + std::to_string(generation + 1)),
+              std::string::npos)
+        << root;
+  }
+}
+
+TEST_F(MirrorTest, AMemberBeingRebuiltTakesWritesButServesNoReads) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(fd.ok());
+  set_->fail(1, EIO, "test");
+  EXPECT_EQ(write_and_sync(*fd, 0, "first "), 0);
+  ASSERT_TRUE(set_->begin_resilver(1).ok());
+  EXPECT_FALSE(set_->healthy(1));
+  EXPECT_TRUE(set_->writable(1));
+  EXPECT_EQ(set_->status()[1].state, MemberState::resilvering);
+  // The open file is reopened on the member (the old descriptor is gone with the member),
+  // and the write lands there; the bytes before it are the rebuild's to copy.
+  EXPECT_EQ(write_and_sync(*fd, 6, "second"), 0);
+  EXPECT_EQ(fake_.contents(member(1, "f")), std::string(6, '\0') + "second");
+  EXPECT_EQ(io_->copies(*fd), 1u);  // reads: the healthy member only
+  // A write it fails takes it out again; the healthy member carries on.
+  fake_.inject(FakeFileIo::Fault::eio_on_write, 1, "/m1/");
+  EXPECT_EQ(write_and_sync(*fd, 12, " third"), 0);
+  EXPECT_EQ(set_->status()[1].state, MemberState::degraded);
+  EXPECT_FALSE(set_->finish_resilver(1).ok());
 }
 
 TEST(VolumeMeta, ParsesAndRefuses) {

@@ -1,0 +1,155 @@
+#include "dataplane/server/volume_maintenance.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "queue/spool/spool_scrub.h"
+#include "queue/volume/resilver.h"
+
+namespace postcore::server {
+namespace {
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<std::string> read_line(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// Written whole and synced, so a restart finds it or not, never half of it.
+bool write_durably(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text << "\n";
+    if (!out) return false;
+  }
+  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+VolumeMaintenance::VolumeMaintenance(std::shared_ptr<volume::VolumeSet> set, std::string data_dir,
+                                     uint64_t bytes_per_second)
+    : set_(std::move(set)), data_dir_(std::move(data_dir)), bytes_per_second_(bytes_per_second) {}
+
+VolumeMaintenance::~VolumeMaintenance() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void VolumeMaintenance::start(std::function<void()> job) {
+  if (thread_.joinable()) thread_.join();
+  running_ = true;
+  thread_ = std::thread([this, job = std::move(job)] {
+    job();
+    running_ = false;
+  });
+}
+
+void VolumeMaintenance::poll() {
+  if (running_) return;
+  const std::string remembered = data_dir_ + "/volume.resilver";
+  const std::string resilver_request = data_dir_ + "/volume.resilver-request";
+  const std::string scrub_request = data_dir_ + "/volume.scrub-request";
+  std::optional<std::string> member;
+  if (!resume_checked_) {
+    // A resilver that a stop interrupted goes on.
+    resume_checked_ = true;
+    member = read_line(remembered);
+    if (member) log::info("volume", "resuming the resilver of {}", *member);
+  }
+  if (!member) {
+    member = read_line(resilver_request);
+    if (member) {
+      ::unlink(resilver_request.c_str());
+      if (!write_durably(remembered, *member))
+        log::warning("volume", "cannot remember the resilver in {}", remembered);
+    }
+  }
+  if (member) {
+    std::optional<size_t> index = set_->member_index(*member);
+    if (!index || set_->healthy(*index)) {
+      log::warning("volume", "resilver of {}: {}", *member,
+                   index ? "it is healthy already" : "not a member of the volume set");
+      ::unlink(remembered.c_str());
+      return;
+    }
+    start([this, i = *index] { resilver(i); });
+    return;
+  }
+  if (::access(scrub_request.c_str(), F_OK) == 0) {
+    ::unlink(scrub_request.c_str());
+    start([this] { scrub(); });
+  }
+}
+
+void VolumeMaintenance::scrub() {
+  const std::string started = utc_now();
+  set_->set_activity("scrub", "running since " + started);
+  log::info("volume", "scrub started");
+  spool::ScrubOptions options;
+  options.stop = &stop_;
+  options.bytes_per_second = bytes_per_second_;
+  spool::ScrubReport r = spool::scrub_spool(*set_, "spool", options);
+  std::string state = fmt::format(
+      "{} at {} (started {}): {} files, {} bytes read, {} mismatched, {} repaired, {} "
+      "unrepaired",
+      stop_ ? "stopped" : "done", utc_now(), started, r.files, r.bytes, r.mismatches, r.repaired,
+      r.unrepaired.size());
+  log::info("volume", "scrub {}", state);
+  for (const std::string& problem : r.unrepaired) log::error("volume", "scrub: {}", problem);
+  set_->set_activity("scrub", std::move(state));
+}
+
+void VolumeMaintenance::resilver(size_t member) {
+  const std::string root = set_->member_root(member);
+  const std::string started = utc_now();
+  set_->set_activity("resilver", fmt::format("{}: running since {}", root, started));
+  log::info("volume", "resilver of {} started", root);
+  volume::ResilverOptions options;
+  options.stop = &stop_;
+  options.bytes_per_second = bytes_per_second_;
+  options.progress = [&](const std::string& line) {
+    set_->set_activity("resilver", fmt::format("{}: running since {}: {}", root, started, line));
+  };
+  auto r = volume::resilver(*set_, member, options);
+  std::string state;
+  if (r) {
+    state = fmt::format(
+        "{}: done at {} (started {}): {} files, {} bytes read, {} written, {} "
+        "removed",
+        root, utc_now(), started, r->files, r->bytes_read, r->bytes_written, r->removed);
+    ::unlink((data_dir_ + "/volume.resilver").c_str());
+  } else if (stop_) {
+    state = fmt::format("{}: interrupted at {}; it resumes at the next start", root, utc_now());
+  } else {
+    state = fmt::format("{}: failed at {}: {}", root, utc_now(), r.error().message);
+    ::unlink((data_dir_ + "/volume.resilver").c_str());
+  }
+  log::info("volume", "resilver {}", state);
+  set_->set_activity("resilver", std::move(state));
+}
+
+}  // namespace postcore::server
