@@ -222,7 +222,8 @@ void decode_volumes(const toml::node& node, Profile& p) {
   if (arr->size() != 1)
     fail(node, "this version keeps everything on one volume set: give one [[volumes]]");
   const toml::table& t = as_table((*arr)[0], "[[volumes]]");
-  reject_unknown_keys(t, {"name", "members", "maintenance_rate"}, "[[volumes]]");
+  reject_unknown_keys(t, {"name", "members", "maintenance_rate", "io_timeout_seconds"},
+                      "[[volumes]]");
   VolumeSetConfig v;
   if (auto n = t.get("name")) {
     v.name = get_string(*n, "name");
@@ -241,6 +242,8 @@ void decode_volumes(const toml::node& node, Profile& p) {
       if (seen == dir) fail(m, "volume member \"" + dir + "\" is listed twice");
     v.members.push_back(dir);
   }
+  if (auto n = t.get("io_timeout_seconds"))
+    v.io_timeout = std::chrono::seconds(get_int(*n, "io_timeout_seconds", 1, 3600));
   if (auto n = t.get("maintenance_rate"))
     v.maintenance_bytes_per_second = get_size(*n, "maintenance_rate", 1 << 20, 1ull << 40);
   p.volumes = std::move(v);

@@ -27,8 +27,10 @@ struct Core::State {
         std::shared_ptr<const directory::Directory> directory)
       : reactor(engine::ReactorOptions{index, cpu, 4096}),
         file_io(reactor),
-        volume_io(std::move(volumes), file_io,
-                  [this](std::function<void()> fn) { reactor.post(std::move(fn)); }),
+        volume_io(
+            std::move(volumes), file_io,
+            [this](std::function<void()> fn) { reactor.post(std::move(fn)); },
+            p.volumes.io_timeout),
         spool(volume_io, spool::ShardOptions{fmt::format("{}/spool/shard-{:03}", p.data_dir, index),
                                              static_cast<uint16_t>(index), p.spool.segment_size,
                                              static_cast<size_t>(p.spool.write_buffer)}),
@@ -38,6 +40,12 @@ struct Core::State {
                    {Service::submission, logins}) {}
 
   SmtpService& service(Service s) { return s == Service::submission ? submission : smtp; }
+
+  // Every second: members that stopped answering are found (MirroredFileIo::tick).
+  engine::Timer volume_tick{[this] {
+    volume_io.tick(std::chrono::steady_clock::now());
+    reactor.timers().arm(volume_tick, std::chrono::seconds(1));
+  }};
 };
 
 Core::Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter,
@@ -79,6 +87,7 @@ void Core::run(std::promise<Result<void>> started) {
   }
   State* s = state.get();
   // Group commit: everything that completed in this iteration shares one fdatasync.
+  s->reactor.timers().arm(s->volume_tick, std::chrono::seconds(1));
   s->reactor.add_iteration_hook([s] { s->spool.flush(); });
   s->reactor.on_stop([s] {
     s->transport.stop_listening();

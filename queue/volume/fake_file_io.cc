@@ -215,6 +215,8 @@ bool FakeFileIo::run_one() {
   if (queue_.empty()) return false;
   Op op = std::move(queue_.front());
   queue_.pop_front();
+  if (Descriptor* d = descriptor(op.fd); d && take_fault(Fault::hang, d->path))
+    return true;  // never performed, never answered
   int result = perform(op);
   op.done(result);
   return true;

@@ -36,6 +36,7 @@ class FakeFileIo final : public FileIo {
     fail_rename,      // the next rename fails with EIO
     short_read,       // the next read returns only the first half of what it could
     eio_on_read,      // the next read fails with EIO
+    hang,             // the next write or datasync never completes (a disk that stopped)
   };
 
   struct Counters {

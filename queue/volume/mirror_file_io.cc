@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <optional>
 
@@ -34,10 +36,14 @@ struct MirroredFileIo::AsyncOp {
   int success = 0;  // what the caller is told when some member succeeded
   size_t pending = 0;
   size_t succeeded = 0;
+  std::vector<bool> waiting;  // per member: issued, not yet answered
+  std::chrono::steady_clock::time_point issued;
+  std::string what;
 };
 
-MirroredFileIo::MirroredFileIo(std::shared_ptr<VolumeSet> set, FileIo& under, Defer defer)
-    : set_(std::move(set)), under_(under), defer_(std::move(defer)) {}
+MirroredFileIo::MirroredFileIo(std::shared_ptr<VolumeSet> set, FileIo& under, Defer defer,
+                               std::chrono::milliseconds timeout)
+    : set_(std::move(set)), under_(under), defer_(std::move(defer)), timeout_(timeout) {}
 
 MirroredFileIo::~MirroredFileIo() {
   for (size_t fd = 0; fd < handles_.size(); fd++)
@@ -375,29 +381,69 @@ Result<std::vector<std::string>> MirroredFileIo::list_dir(const std::string& pat
 }
 
 std::shared_ptr<MirroredFileIo::AsyncOp> MirroredFileIo::start_async(Handle* h, IoCallback done,
-                                                                     int success) {
+                                                                     int success,
+                                                                     const char* what) {
   sync_epoch();
   auto op = std::make_shared<AsyncOp>();
   op->done = std::move(done);
   op->success = success;
+  op->waiting.assign(set_->size(), false);
+  op->issued = std::chrono::steady_clock::now();
   bool any_healthy = false;
   for (size_t m = 0; h && m < h->fds.size(); m++) {
     if (h->fds[m] < 0 || !set_->writable(m)) continue;
     op->pending++;
+    op->waiting[m] = true;
     any_healthy = any_healthy || set_->healthy(m);
   }
-  if (op->pending > 0 && any_healthy) return op;
+  if (op->pending > 0 && any_healthy) {
+    op->what = std::string(what) + " " + h->path;
+    if (outstanding_.size() >= 4096)  // without tick() (tools, tests): keep it small
+      std::erase_if(outstanding_,
+                    [](const std::shared_ptr<AsyncOp>& o) { return o->pending == 0; });
+    outstanding_.push_back(op);
+    return op;
+  }
   const int error = h ? -EIO : -EBADF;
   defer_([op, error] { op->done(error); });
   return nullptr;
 }
 
+// Member `m`'s final answer to `op` (a late answer after a timeout is ignored): an error
+// degrades it; the caller hears once every member answered.
+void MirroredFileIo::answer(const std::shared_ptr<AsyncOp>& op, size_t m, int error) {
+  if (!op->waiting[m]) return;
+  op->waiting[m] = false;
+  if (error != 0)
+    set_->fail(m, error, op->what);
+  else if (set_->healthy(m))
+    op->succeeded++;
+  if (--op->pending == 0) op->done(op->succeeded > 0 ? op->success : -EIO);
+}
+
+void MirroredFileIo::tick(std::chrono::steady_clock::time_point now) {
+  std::vector<std::shared_ptr<AsyncOp>> late;
+  std::erase_if(outstanding_, [&](const std::shared_ptr<AsyncOp>& op) {
+    if (op->pending == 0) return true;
+    if (now - op->issued >= timeout_) late.push_back(op);
+    return false;
+  });
+  for (const auto& op : late) {
+    for (size_t m = 0; m < op->waiting.size(); m++) {
+      if (!op->waiting[m]) continue;
+      log::error("volume", "member {}: no answer to {} in {} s", set_->member_root(m), op->what,
+                 std::chrono::duration_cast<std::chrono::seconds>(timeout_).count());
+      answer(op, m, ETIMEDOUT);
+    }
+  }
+}
+
 void MirroredFileIo::write(int fd, uint64_t offset, const void* data, size_t len, IoCallback done) {
   Handle* h = handle(fd);
-  auto op = start_async(h, std::move(done), static_cast<int>(len));
+  auto op = start_async(h, std::move(done), static_cast<int>(len), "write to");
   if (!op) return;
   for (size_t m = 0; m < h->fds.size(); m++) {
-    if (h->fds[m] < 0 || !set_->writable(m)) continue;
+    if (!op->waiting[m]) continue;
     write_member(op, m, h->fds[m], offset, static_cast<const char*>(data), len, h->path);
   }
 }
@@ -409,31 +455,21 @@ void MirroredFileIo::write_member(const std::shared_ptr<AsyncOp>& op, size_t m, 
                                   uint64_t offset, const char* data, size_t len,
                                   const std::string& path) {
   under_.write(fd, offset, data, len, [this, op, m, fd, offset, data, len, path](int r) {
-    if (r > 0 && static_cast<size_t>(r) < len) {
+    if (r > 0 && static_cast<size_t>(r) < len && op->waiting[m]) {
       write_member(op, m, fd, offset + r, data + r, len - r, path);
       return;
     }
-    if (r <= 0)
-      set_->fail(m, r < 0 ? -r : EIO, "write to " + path);
-    else if (set_->healthy(m))
-      op->succeeded++;
-    if (--op->pending == 0) op->done(op->succeeded > 0 ? op->success : -EIO);
+    answer(op, m, r > 0 ? 0 : (r < 0 ? -r : EIO));
   });
 }
 
 void MirroredFileIo::datasync(int fd, IoCallback done) {
   Handle* h = handle(fd);
-  auto op = start_async(h, std::move(done), 0);
+  auto op = start_async(h, std::move(done), 0, "datasync of");
   if (!op) return;
   for (size_t m = 0; m < h->fds.size(); m++) {
-    if (h->fds[m] < 0 || !set_->writable(m)) continue;
-    under_.datasync(h->fds[m], [this, op, m, path = h->path](int r) {
-      if (r != 0)
-        set_->fail(m, r < 0 ? -r : EIO, "datasync of " + path);
-      else if (set_->healthy(m))
-        op->succeeded++;
-      if (--op->pending == 0) op->done(op->succeeded > 0 ? op->success : -EIO);
-    });
+    if (!op->waiting[m]) continue;
+    under_.datasync(h->fds[m], [this, op, m](int r) { answer(op, m, r < 0 ? -r : 0); });
   }
 }
 

@@ -15,6 +15,7 @@
 // is shared.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,7 +34,9 @@ class MirroredFileIo final : public FileIo {
   // the call.
   using Defer = std::function<void(std::function<void()>)>;
 
-  MirroredFileIo(std::shared_ptr<VolumeSet> set, FileIo& under, Defer defer);
+  // `timeout`: how long a member may take to answer a write or datasync (see tick()).
+  MirroredFileIo(std::shared_ptr<VolumeSet> set, FileIo& under, Defer defer,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
   ~MirroredFileIo() override;
 
   Result<int> open(const std::string& path, int flags, mode_t mode) override;
@@ -67,6 +70,13 @@ class MirroredFileIo final : public FileIo {
 
   const VolumeSet& set() const { return *set_; }
 
+  // Called now and then (every second) on this instance's thread: a member that has not
+  // answered a write or datasync within the timeout (a disk that stopped answering, a
+  // frozen file system) is degraded and the operation completes with the other members.
+  // Its answer, if it ever comes, is ignored. Synchronous calls (open, fsync at segment
+  // rotation) cannot be timed out this way and still wait.
+  void tick(std::chrono::steady_clock::time_point now);
+
  private:
   struct Handle {
     std::vector<int> fds;  // per member; -1 where it is not open
@@ -93,7 +103,8 @@ class MirroredFileIo final : public FileIo {
                            size_t len);
   // An operation on each healthy member that holds `h` open; null (with `done` told EIO,
   // or EBADF for a bad descriptor, from outside this call) when there is none.
-  std::shared_ptr<AsyncOp> start_async(Handle* h, IoCallback done, int success);
+  std::shared_ptr<AsyncOp> start_async(Handle* h, IoCallback done, int success, const char* what);
+  void answer(const std::shared_ptr<AsyncOp>& op, size_t m, int error);
   void write_member(const std::shared_ptr<AsyncOp>& op, size_t m, int fd, uint64_t offset,
                     const char* data, size_t len, const std::string& path);
 
@@ -104,6 +115,10 @@ class MirroredFileIo final : public FileIo {
   std::vector<int> free_handles_;
   size_t next_reader_ = 0;
   uint64_t seen_epoch_ = 0;
+  std::chrono::milliseconds timeout_;
+  // Operations some member has not answered; held here too, since a member that never
+  // answers may never run (or may drop) its callback. Pruned by tick().
+  std::vector<std::shared_ptr<AsyncOp>> outstanding_;
 };
 
 // True for errors that say the member's storage is failing, as opposed to errors about

@@ -3,12 +3,14 @@ directories under the data directory): both members hold every message byte for 
 member that vanishes or fills up under SMTP load is taken out while service goes on and
 no acknowledged message is lost, it stays out after a restart (its generation is older),
 and with no member left SMTP answers 451 and acknowledges nothing."""
+import fcntl
 import json
 import os
 import random
 import re
 import shutil
 import smtplib
+import struct
 import subprocess
 import threading
 import time
@@ -56,6 +58,11 @@ class Mirror(unittest.TestCase):
 
     def tearDown(self):
         app = getattr(self, 'app', None)
+        if app and app.proc:
+            app.stop()
+        # Mounts made for the test go before its files do.
+        for undo in reversed(getattr(self, 'undo', [])):
+            undo()
         if app and app.proc:
             app.finish()
 
@@ -264,6 +271,78 @@ class Mirror(unittest.TestCase):
         app.start()
         self.assertEqual(sorted(m['queue_id'] for m in app.spool_list()), sorted(ids))
 
+    def loop_member(self, name, profile_extra=''):
+        """Puts member `name` on a fresh ext4 loop device; skips the test where that needs
+        what this machine lacks (root, loop devices)."""
+        if os.getuid() != 0:
+            self.skipTest('a loop device needs root')
+        self.app = Appliance(profile_text=mirror_profile().replace(
+            'members = ["disk1", "disk2"]', 'members = ["disk1", "disk2"]' + profile_extra))
+        mount_point = os.path.join(self.app.data_dir, name)
+        os.makedirs(mount_point)
+        image = os.path.join(self.app.tmp.name, name + '.img')
+        with open(image, 'wb') as f:
+            f.truncate(64 << 20)
+        r = subprocess.run(['mkfs.ext4', '-q', image], capture_output=True, text=True)
+        if r.returncode == 0:
+            r = subprocess.run(['mount', '-o', 'loop', image, mount_point],
+                               capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest('no loop-mounted ext4 here: ' + r.stderr.strip())
+
+        def unmount():
+            subprocess.run(['fsfreeze', '-u', mount_point], capture_output=True)
+            subprocess.run(['umount', mount_point], capture_output=True)
+        self.undo = [unmount]
+        return mount_point
+
+    def test_dying_disk_under_load_loses_nothing(self):
+        mount_point = self.loop_member('disk2')
+        self.app.start()
+
+        def shut_down_disk2():
+            # EXT4_IOC_SHUTDOWN without flushing the log: from now on every call is EIO,
+            # as from a disk that died.
+            fd = os.open(mount_point, os.O_RDONLY)
+            try:
+                fcntl.ioctl(fd, 0x8004587d, struct.pack('I', 2))
+            finally:
+                os.close(fd)
+        acked = self.load(3, during=shut_down_disk2)
+        self.wait_state('disk2', 'degraded')
+        self.assertIn('Input/output error', self.volume_status()['disk2']['reason'])
+        self.assert_all_stored(acked)
+        print(f'acked {len(acked)} across the death of disk2', flush=True)
+        self.assertEqual(self.app.stop(), 0, self.app.read_log())
+
+    def test_disk_that_stops_answering_is_taken_out(self):
+        mount_point = self.loop_member('disk2', '\nio_timeout_seconds = 2')
+        self.app.start()
+        # Messages first, on new connections until every core's shard has its segment open:
+        # opening a file is a synchronous call, which a frozen file system would hold up
+        # (see mirror_file_io.h).
+        acked = []
+        spool = os.path.join(mount_point, 'spool')
+        for _ in range(64):
+            acked += send(self.app, 2)
+            shards = os.listdir(spool) if os.path.isdir(spool) else []
+            if len(shards) == len(os.sched_getaffinity(0)) and all(
+                    os.listdir(os.path.join(spool, s)) for s in shards):
+                break
+        frozen = subprocess.run(['fsfreeze', '-f', mount_point], capture_output=True, text=True)
+        if frozen.returncode != 0:
+            self.skipTest('fsfreeze: ' + frozen.stderr.strip())
+        try:
+            # Writes to disk2 now wait for ever; after 2 s it is out and mail flows again.
+            acked += send(self.app, 20)
+            self.wait_state('disk2', 'degraded')
+            self.assertIn('timed out', self.volume_status()['disk2']['reason'])
+            acked += send(self.app, 20)
+        finally:
+            subprocess.run(['fsfreeze', '-u', mount_point], capture_output=True)
+        self.assert_all_stored(acked)
+        self.assertEqual(self.app.stop(), 0, self.app.read_log())
+
     def test_member_filling_up_under_load_loses_nothing(self):
         if os.getuid() != 0:
             self.skipTest('mounting a small tmpfs needs root')
@@ -275,18 +354,15 @@ class Mirror(unittest.TestCase):
                            capture_output=True, text=True)
         if r.returncode != 0:
             self.skipTest('cannot mount a tmpfs here: ' + r.stderr.strip())
-        try:
-            self.app.start()
-            # 60 messages of 100 KB: 6 MB into a 3 MB member.
-            acked = send(self.app, 60, size=100 * 1024)
-            self.wait_state('disk2', 'degraded')
-            self.assertIn('No space left on device', self.volume_status()['disk2']['reason'])
-            self.assertEqual(self.volume_status()['disk1']['state'], 'healthy')
-            self.assert_all_stored(acked)
-            self.assertEqual(self.app.stop(), 0, self.app.read_log())
-        finally:
-            self.app.stop()
-            subprocess.run(['umount', disk2], capture_output=True)
+        self.undo = [lambda: subprocess.run(['umount', disk2], capture_output=True)]
+        self.app.start()
+        # 60 messages of 100 KB: 6 MB into a 3 MB member.
+        acked = send(self.app, 60, size=100 * 1024)
+        self.wait_state('disk2', 'degraded')
+        self.assertIn('No space left on device', self.volume_status()['disk2']['reason'])
+        self.assertEqual(self.volume_status()['disk1']['state'], 'healthy')
+        self.assert_all_stored(acked)
+        self.assertEqual(self.app.stop(), 0, self.app.read_log())
 
 
 if __name__ == '__main__':

@@ -174,6 +174,27 @@ TEST_F(MirrorTest, AShortWriteIsContinuedWithTheRest) {
   EXPECT_NE(set_->status()[1].reason.find("No space left on device"), std::string::npos);
 }
 
+TEST_F(MirrorTest, AMemberThatStopsAnsweringIsTakenOutAfterTheTimeout) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(io_->sync_dir(dir_ + "/logical").ok());
+  fake_.inject(FakeFileIo::Fault::hang, 1, "/m1/");
+  int wrote = 1;
+  io_->write(*fd, 0, "waiting", 7, [&](int r) { wrote = r; });
+  run();
+  EXPECT_EQ(wrote, 1);  // member 1 never answered: no answer yet
+  const auto now = std::chrono::steady_clock::now();
+  io_->tick(now + std::chrono::seconds(29));
+  EXPECT_EQ(wrote, 1);
+  EXPECT_TRUE(set_->healthy(1));
+  io_->tick(now + std::chrono::seconds(31));
+  EXPECT_EQ(wrote, 7);  // done with member 0
+  EXPECT_FALSE(set_->healthy(1));
+  EXPECT_NE(set_->status()[1].reason.find("Connection timed out"), std::string::npos)
+      << set_->status()[1].reason;
+  EXPECT_EQ(write_and_sync(*fd, 7, " more"), 0);
+}
+
 TEST_F(MirrorTest, WithNoHealthyMemberNothingIsAcknowledged) {
   ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
   auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
