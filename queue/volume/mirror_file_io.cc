@@ -97,10 +97,13 @@ void MirroredFileIo::sync_epoch() {
   for (auto& h : handles_) {
     if (!h) continue;
     for (size_t m = 0; m < h->fds.size(); m++) {
-      if (h->fds[m] >= 0 && !set_->writable(m)) {
+      const uint64_t incarnation = set_->incarnation(m);
+      if (h->fds[m] >= 0 && (!set_->writable(m) || h->incarnations[m] != incarnation)) {
         (void)under_.close(h->fds[m]);
         h->fds[m] = -1;
-      } else if (h->fds[m] < 0 && set_->writable(m)) {
+      }
+      if (h->fds[m] < 0 && set_->writable(m)) {
+        h->incarnations[m] = incarnation;
         if (auto r = open_for_rebuild(*h, m); !r) device_failure(m, r.error().code, h->path);
       }
     }
@@ -144,6 +147,8 @@ Result<void> MirroredFileIo::on_all(const std::string& what,
 Result<int> MirroredFileIo::open(const std::string& path, int flags, mode_t mode) {
   auto h = std::make_unique<Handle>();
   h->fds.assign(set_->size(), -1);
+  h->incarnations.assign(set_->size(), 0);
+  for (size_t m = 0; m < set_->size(); m++) h->incarnations[m] = set_->incarnation(m);
   h->path = path;
   h->flags = flags;
   h->mode = mode;

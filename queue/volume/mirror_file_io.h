@@ -79,9 +79,10 @@ class MirroredFileIo final : public FileIo {
 
  private:
   struct Handle {
-    std::vector<int> fds;  // per member; -1 where it is not open
-    std::string path;      // logical
-    int flags = 0;         // as opened
+    std::vector<int> fds;                // per member; -1 where it is not open
+    std::vector<uint64_t> incarnations;  // per member: VolumeSet::incarnation() at the open
+    std::string path;                    // logical
+    int flags = 0;                       // as opened
     mode_t mode = 0;
   };
   struct AsyncOp;

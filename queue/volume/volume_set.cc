@@ -336,6 +336,7 @@ void VolumeSet::fail(size_t i, int error, const std::string& what) {
   m.reason = what + ": " + std::strerror(error);
   m.healthy.store(false, std::memory_order_release);
   m.writable.store(false, std::memory_order_release);
+  m.incarnation.fetch_add(1, std::memory_order_acq_rel);
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   if (!was_healthy) {
     // A member being rebuilt was never trusted: its peers need no new generation.
@@ -358,6 +359,7 @@ void VolumeSet::fail(size_t i, int error, const std::string& what) {
       other.reason = "cannot raise the generation: " + r.error().message;
       other.healthy.store(false, std::memory_order_release);
       other.writable.store(false, std::memory_order_release);
+      other.incarnation.fetch_add(1, std::memory_order_acq_rel);
       log::error("volume", "member {} degraded ({})", other.root, other.reason);
       continue;
     }
@@ -396,6 +398,7 @@ Result<void> VolumeSet::begin_resilver(size_t i) {
   if (ec) return make_error(ec.value(), "cannot create " + m.root + ": " + ec.message());
   m.state = MemberState::resilvering;
   m.reason = "being rebuilt from the healthy members";
+  m.incarnation.fetch_add(1, std::memory_order_acq_rel);
   m.writable.store(true, std::memory_order_release);
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   log::info("volume", "member {}: resilvering", m.root);
@@ -427,6 +430,7 @@ Result<void> VolumeSet::finish_resilver(size_t i) {
       other.reason = "cannot raise the generation: " + r.error().message;
       other.healthy.store(false, std::memory_order_release);
       other.writable.store(false, std::memory_order_release);
+      other.incarnation.fetch_add(1, std::memory_order_acq_rel);
     }
   }
   generation_ = next;

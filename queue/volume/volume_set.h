@@ -63,6 +63,11 @@ class VolumeSet {
   // Changes whenever a member starts taking writes; a MirroredFileIo then opens its open
   // files on that member too.
   uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
+  // Changes each time member `i` goes out or starts being rebuilt: a descriptor opened on
+  // it before names what was there then, not what is there now.
+  uint64_t incarnation(size_t i) const {
+    return members_[i].incarnation.load(std::memory_order_acquire);
+  }
   size_t healthy_count() const;
 
   // Marks member `i` degraded (out of the set): logs why, raises the generation of the members
@@ -113,6 +118,7 @@ class VolumeSet {
     std::string root;
     std::atomic<bool> healthy{false};
     std::atomic<bool> writable{false};
+    std::atomic<uint64_t> incarnation{0};
     MemberState state = MemberState::healthy;  // guarded by mutex_
     uint64_t generation = 0;                   // guarded by mutex_
     uint64_t errors = 0;                       // guarded by mutex_

@@ -376,6 +376,21 @@ TEST_F(MirrorTest, AMemberBeingRebuiltTakesWritesButServesNoReads) {
   EXPECT_FALSE(set_->finish_resilver(1).ok());
 }
 
+// A core that did nothing while a member went out and came back rebuilt must not keep
+// writing through its old descriptor (it names the file that was there before).
+TEST_F(MirrorTest, DescriptorsFromBeforeAMemberWentOutAreNeverUsedAgain) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(io_->sync_dir(dir_ + "/logical").ok());
+  EXPECT_EQ(write_and_sync(*fd, 0, "before"), 0);
+  set_->fail(1, EIO, "test");
+  fake_.remove_file(member(1, "f"));  // the disk was replaced
+  ASSERT_TRUE(set_->begin_resilver(1).ok());
+  ASSERT_TRUE(set_->finish_resilver(1).ok());  // nothing was written meanwhile
+  EXPECT_EQ(write_and_sync(*fd, 6, " after"), 0);
+  EXPECT_EQ(fake_.contents(member(1, "f")), std::string(6, '\0') + " after");
+}
+
 TEST(VolumeMeta, ParsesAndRefuses) {
   auto meta = VolumeSet::parse_meta(
       "postcore-volume 1\nset 0123456789abcdef\nmember 1\n"
