@@ -97,9 +97,11 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
     for (const char* activity : {"scrub", "resilver"})
       if (!reply[activity].get<std::string>().empty())
         out << activity << ": " << reply[activity].get<std::string>() << "\n";
-  } else if (command == "volume.replace") {
+  } else if (command == "volume.replace" || command == "volume.add") {
     out << "resilver of " << reply["member"].get<std::string>()
         << " requested; postcorectl volume status shows its progress\n";
+  } else if (command == "volume.remove") {
+    out << "removal of " << reply["member"].get<std::string>() << " requested\n";
   } else if (command == "volume.scrub") {
     out << "scrub requested; postcorectl volume status shows its progress\n";
   } else if (command == "status") {

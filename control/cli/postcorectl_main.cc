@@ -90,6 +90,13 @@ int main(int argc, char** argv) {
   v_replace->add_option("member", name, "the member directory (as the profile names it)")
       ->required();
   v_replace->callback(set("volume.replace", [&] { req.args = {{"member", name}}; }));
+  auto* v_add = volume->add_subcommand("add", "add a member (a directory on another disk)");
+  v_add->add_option("member", name, "the directory (relative ones are under the data directory)")
+      ->required();
+  v_add->callback(set("volume.add", [&] { req.args = {{"member", name}}; }));
+  auto* v_rm = volume->add_subcommand("remove", "take a member out of the set for good");
+  v_rm->add_option("member", name, "the member directory")->required();
+  v_rm->callback(set("volume.remove", [&] { req.args = {{"member", name}}; }));
   volume->add_subcommand("scrub", "check every copy of every sealed spool file and mend bad ones")
       ->callback(set("volume.scrub"));
   app.add_subcommand("audit", "recent changes: who, what, when")->callback(set("audit", [&] {

@@ -12,6 +12,33 @@ namespace postcore::control {
 
 using nlohmann::json;
 
+// The member of the volume set `name` means: as listed in the status, as the profile names
+// it (under the data directory), or by its last path component.
+Result<volume::MemberStatus> ControlCommands::find_member(const std::string& name) const {
+  std::ifstream in(data_dir_ + "/volume.status");
+  if (!in) return make_error(ENOENT, "no volume status in " + data_dir_);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto members = volume::VolumeSet::parse_status(text.str());
+  if (!members) return members.error();
+  for (const auto& m : *members) {
+    if (m.root == name || m.root == data_dir_ + "/" + name ||
+        m.root.substr(m.root.rfind('/') + 1) == name)
+      return m;
+  }
+  return make_error(ENOENT, "no member " + name + " in the volume set");
+}
+
+// The dataplane owns the volume set: it picks a request file up within 200 ms.
+Result<void> ControlCommands::request_volume_change(const std::string& file,
+                                                    const std::string& root) const {
+  const std::string request = data_dir_ + "/" + file;
+  std::ofstream out(request);
+  out << root << "\n";
+  if (!out) return make_error(EIO, "cannot write " + request);
+  return {};
+}
+
 void ControlCommands::add_misc_commands() {
   // The dataplane keeps DATA/volume.status current; the control plane only reads it.
   add("volume.status", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
@@ -44,27 +71,32 @@ void ControlCommands::add_misc_commands() {
     auto member = a.string("member");
     if (!member) return member.error();
     if (auto f = a.finish(); !f) return f.error();
-    std::ifstream in(data_dir_ + "/volume.status");
-    if (!in) return make_error(ENOENT, "no volume status in " + data_dir_);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto members = volume::VolumeSet::parse_status(text.str());
-    if (!members) return members.error();
-    // The member as listed, as the profile names it (under the data directory), or by
-    // its last path component.
-    const volume::MemberStatus* found = nullptr;
-    for (const auto& m : *members) {
-      if (m.root == *member || m.root == data_dir_ + "/" + *member ||
-          m.root.substr(m.root.rfind('/') + 1) == *member)
-        found = &m;
-    }
-    if (!found) return make_error(ENOENT, "no member " + *member + " in the volume set");
+    auto found = find_member(*member);
+    if (!found) return found.error();
     if (found->state == volume::MemberState::healthy)
       return make_error(EINVAL, found->root + " is healthy: there is nothing to rebuild");
-    const std::string request = data_dir_ + "/volume.resilver-request";
-    std::ofstream out(request);
-    out << found->root << "\n";
-    if (!out) return make_error(EIO, "cannot write " + request);
+    if (auto r = request_volume_change("volume.resilver-request", found->root); !r)
+      return r.error();
+    return json{{"member", found->root}};
+  });
+  // A new member (a directory on another disk) joins empty and is resilvered.
+  add("volume.add", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
+    auto member = a.string("member");
+    if (!member) return member.error();
+    if (auto f = a.finish(); !f) return f.error();
+    if (member->empty()) return make_error(EINVAL, "a member directory must not be empty");
+    const std::string root = (*member)[0] == '/' ? *member : data_dir_ + "/" + *member;
+    if (find_member(*member)) return make_error(EEXIST, root + " is a member already");
+    if (auto r = request_volume_change("volume.add-request", root); !r) return r.error();
+    return json{{"member", root}};
+  });
+  add("volume.remove", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
+    auto member = a.string("member");
+    if (!member) return member.error();
+    if (auto f = a.finish(); !f) return f.error();
+    auto found = find_member(*member);
+    if (!found) return found.error();
+    if (auto r = request_volume_change("volume.remove-request", found->root); !r) return r.error();
     return json{{"member", found->root}};
   });
   // Asks the dataplane, which owns the volume set, to scrub it: it looks for the request

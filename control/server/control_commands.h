@@ -13,6 +13,7 @@
 #include "control/server/peer_access.h"
 #include "control/server/request_args.h"
 #include "control/store/store.h"
+#include "queue/volume/volume_set.h"
 
 namespace postcore::control {
 
@@ -38,6 +39,8 @@ class ControlCommands {
   void add_name_commands();  // aliases, forwarders, groups
   void add_misc_commands();  // status, audit, relay networks, volume status
   void add_import_commands();
+  Result<volume::MemberStatus> find_member(const std::string& name) const;
+  Result<void> request_volume_change(const std::string& file, const std::string& root) const;
 
   store::Store& store_;
   std::string snapshot_dir_;

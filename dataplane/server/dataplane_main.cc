@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> members;
   for (const std::string& m : profile->volumes.members)
     members.push_back(profile->volume_member_path(m));
+  // Members added or removed with postcorectl since the profile was written.
+  members = volume::apply_member_edits(std::move(members), profile->data_dir + "/volume.members");
   auto volumes = volume::VolumeSet::open(profile->data_dir, std::move(members),
                                          profile->data_dir + "/volume.status");
   if (!volumes) {

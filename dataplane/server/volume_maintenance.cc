@@ -80,6 +80,30 @@ void VolumeMaintenance::poll() {
     member = read_line(remembered);
     if (member) log::info("volume", "resuming the resilver of {}", *member);
   }
+  // Membership changes: a removal at once; an addition is resilvered like a replacement.
+  if (auto root = read_line(data_dir_ + "/volume.remove-request")) {
+    ::unlink((data_dir_ + "/volume.remove-request").c_str());
+    std::optional<size_t> index = set_->member_index(*root);
+    Result<void> r = index ? set_->remove_member(*index)
+                           : Result<void>(make_error(ENOENT, "not a member of the set"));
+    if (r) r = volume::record_member_edit(data_dir_ + "/volume.members", "remove", *root);
+    if (!r) log::error("volume", "removing {}: {}", *root, r.error().message);
+    if (read_line(remembered) == root) ::unlink(remembered.c_str());
+    return;
+  }
+  if (auto root = read_line(data_dir_ + "/volume.add-request")) {
+    ::unlink((data_dir_ + "/volume.add-request").c_str());
+    auto added = set_->add_member(*root);
+    Result<void> r = added ? volume::record_member_edit(data_dir_ + "/volume.members", "add", *root)
+                           : Result<void>(added.error());
+    if (!r) {
+      log::error("volume", "adding {}: {}", *root, r.error().message);
+      return;
+    }
+    member = *root;
+    if (!write_durably(remembered, *member))
+      log::warning("volume", "cannot remember the resilver in {}", remembered);
+  }
   if (!member) {
     member = read_line(resilver_request);
     if (member) {

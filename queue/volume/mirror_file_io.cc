@@ -110,8 +110,16 @@ void MirroredFileIo::sync_epoch() {
   }
 }
 
+// The healthy members take reads in turn.
 size_t MirroredFileIo::next_reader() {
-  return next_reader_++ % set_->size();
+  const size_t healthy = set_->healthy_count();
+  if (healthy == 0) return 0;
+  size_t skip = next_reader_++ % healthy;
+  for (size_t m = 0; m < set_->size(); m++) {
+    if (!set_->healthy(m)) continue;
+    if (skip-- == 0) return m;
+  }
+  return 0;
 }
 
 Result<void> MirroredFileIo::on_all(const std::string& what,

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -98,6 +99,12 @@ Result<std::string> new_set_id() {
 
 }  // namespace
 
+size_t VolumeSet::member_roots_count(const VolumeSet& set) {
+  size_t n = 0;
+  for (const Member& m : set.members_) n += m.state != MemberState::absent;
+  return n;
+}
+
 std::string_view to_string(MemberState state) {
   switch (state) {
     case MemberState::healthy:
@@ -108,6 +115,8 @@ std::string_view to_string(MemberState state) {
       return "stale";
     case MemberState::resilvering:
       return "resilvering";
+    case MemberState::absent:
+      return "absent";
   }
   return "?";
 }
@@ -200,9 +209,11 @@ Result<std::vector<MemberStatus>> VolumeSet::parse_status(
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *n);
       return ec == std::errc() && p == v.data() + v.size();
     };
-    if (!number(fields[3], &m.generation) || !number(fields[4], &m.errors) ||
-        !number(fields[5], &m.repaired))
+    uint64_t index = 0;
+    if (!number(fields[1], &index) || !number(fields[3], &m.generation) ||
+        !number(fields[4], &m.errors) || !number(fields[5], &m.repaired))
       return make_error(EINVAL, fmt::format("volume.status:{}: bad number", line_no));
+    m.index = static_cast<size_t>(index);
     out.push_back(std::move(m));
   }
   return out;
@@ -216,19 +227,25 @@ std::string VolumeSet::format_meta(const Meta& meta) {
 VolumeSet::VolumeSet(std::string logical_root, std::vector<std::string> roots,
                      std::string status_path)
     : logical_root_(std::move(logical_root)), status_path_(std::move(status_path)) {
-  for (std::string& root : roots) members_.emplace_back().root = std::move(root);
+  for (size_t i = 0; i < kMaxVolumeMembers; i++) members_.emplace_back();
+  for (size_t i = 0; i < roots.size(); i++) members_[i].root = std::move(roots[i]);
+  for (size_t i = roots.size(); i < kMaxVolumeMembers; i++) members_[i].state = MemberState::absent;
 }
 
 Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
                                                    std::vector<std::string> member_roots,
                                                    std::string status_path) {
   if (member_roots.empty()) return make_error(EINVAL, "a volume set needs at least one member");
+  if (member_roots.size() > kMaxVolumeMembers)
+    return make_error(EINVAL,
+                      fmt::format("a volume set has at most {} members", kMaxVolumeMembers));
   std::shared_ptr<VolumeSet> set(
       new VolumeSet(std::move(logical_root), std::move(member_roots), std::move(status_path)));
   std::lock_guard lock(set->mutex_);
   std::vector<std::optional<Meta>> metas(set->members_.size());
   for (size_t i = 0; i < set->members_.size(); i++) {
     Member& m = set->members_[i];
+    if (m.state == MemberState::absent) continue;
     std::error_code ec;
     std::filesystem::create_directories(m.root, ec);
     if (ec) {
@@ -293,6 +310,7 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
   }
   size_t healthy = 0;
   for (Member& m : set->members_) {
+    if (m.state == MemberState::absent) continue;
     bool ok = m.state == MemberState::healthy;
     m.healthy.store(ok, std::memory_order_release);
     m.writable.store(ok, std::memory_order_release);
@@ -308,7 +326,7 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
                                ": no member can be trusted (see the lines above)");
   }
   log::info("volume", "volume set {}: {} of {} members healthy, generation {}", set->logical_root_,
-            healthy, set->members_.size(), set->generation_);
+            healthy, member_roots_count(*set), set->generation_);
   return set;
 }
 
@@ -345,7 +363,7 @@ void VolumeSet::fail(size_t i, int error, const std::string& what) {
     return;
   }
   log::error("volume", "member {} degraded ({}); the set goes on with {} of {} members", m.root,
-             m.reason, healthy_count(), members_.size());
+             m.reason, healthy_count(), member_roots_count(*this));
   // The members still in move to a new generation before anything is acknowledged
   // without this one, so it can never be mistaken for a current copy.
   const uint64_t next = generation_ + 1;
@@ -383,9 +401,71 @@ void VolumeSet::check() {
 }
 
 std::optional<size_t> VolumeSet::member_index(const std::string& root) const {
+  std::lock_guard lock(mutex_);
   for (size_t i = 0; i < members_.size(); i++)
-    if (members_[i].root == root) return i;
+    if (members_[i].state != MemberState::absent && members_[i].root == root) return i;
   return std::nullopt;
+}
+
+Result<size_t> VolumeSet::add_member(const std::string& root) {
+  std::lock_guard lock(mutex_);
+  std::optional<size_t> slot;
+  for (size_t i = 0; i < members_.size(); i++) {
+    if (members_[i].state == MemberState::absent) {
+      if (!slot) slot = i;
+    } else if (members_[i].root == root) {
+      return make_error(EEXIST, root + " is a member already");
+    }
+  }
+  if (!slot)
+    return make_error(ENOSPC, fmt::format("the set has {} members already", kMaxVolumeMembers));
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) return make_error(ec.value(), "cannot create " + root + ": " + ec.message());
+  // Only this thread touches an absent slot's root; the others look at a slot once it is
+  // writable, which it becomes later (begin_resilver) with a release store.
+  Member& m = members_[*slot];
+  m.root = root;
+  m.generation = 0;
+  m.errors = m.repaired = 0;
+  m.state = MemberState::stale;
+  m.reason = "added: holds nothing yet";
+  log::info("volume", "member {} added to the set", root);
+  write_status();
+  return *slot;
+}
+
+Result<void> VolumeSet::remove_member(size_t i) {
+  std::lock_guard lock(mutex_);
+  Member& m = members_[i];
+  if (m.state == MemberState::absent) return make_error(ENOENT, "no such member");
+  if (m.state == MemberState::healthy && healthy_count() == 1)
+    return make_error(EBUSY, m.root + " is the last healthy member");
+  const bool was_healthy = m.state == MemberState::healthy;
+  m.healthy.store(false, std::memory_order_release);
+  m.writable.store(false, std::memory_order_release);
+  m.incarnation.fetch_add(1, std::memory_order_acq_rel);
+  m.state = MemberState::absent;
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  log::info("volume", "member {} removed from the set", m.root);
+  if (was_healthy) {
+    // It holds everything until now: the others move on so it can never pass for current.
+    const uint64_t next = generation_ + 1;
+    for (size_t j = 0; j < members_.size(); j++) {
+      if (members_[j].state != MemberState::healthy) continue;
+      if (auto r = write_meta(j, next); !r) {
+        Member& other = members_[j];
+        other.state = MemberState::degraded;
+        other.reason = "cannot raise the generation: " + r.error().message;
+        other.healthy.store(false, std::memory_order_release);
+        other.writable.store(false, std::memory_order_release);
+        other.incarnation.fetch_add(1, std::memory_order_acq_rel);
+      }
+    }
+    generation_ = next;
+  }
+  write_status();
+  return {};
 }
 
 Result<void> VolumeSet::begin_resilver(size_t i) {
@@ -463,8 +543,11 @@ void VolumeSet::count_repair(size_t i) {
 std::vector<MemberStatus> VolumeSet::status() const {
   std::lock_guard lock(mutex_);
   std::vector<MemberStatus> out;
-  for (const Member& m : members_)
-    out.push_back({m.root, m.state, m.generation, m.errors, m.repaired, m.reason});
+  for (size_t i = 0; i < members_.size(); i++) {
+    const Member& m = members_[i];
+    if (m.state == MemberState::absent) continue;
+    out.push_back({i, m.root, m.state, m.generation, m.errors, m.repaired, m.reason});
+  }
   return out;
 }
 
@@ -482,6 +565,7 @@ std::string VolumeSet::status_text_locked() const {
   std::string out = fmt::format("set {} generation {}\n", set_id_, generation_);
   for (size_t i = 0; i < members_.size(); i++) {
     const Member& m = members_[i];
+    if (m.state == MemberState::absent) continue;
     out += fmt::format("member {} {} {} {} {} {}\t{}\n", i, to_string(m.state), m.generation,
                        m.errors, m.repaired, m.root, printable(m.reason));
   }
@@ -495,6 +579,33 @@ void VolumeSet::write_status() {
   auto r =
       write_file_durably(p.parent_path().string(), p.filename().string(), status_text_locked());
   if (!r) log::warning("volume", "cannot write {}: {}", status_path_, r.error().message);
+}
+
+std::vector<std::string> apply_member_edits(std::vector<std::string> members,
+                                            const std::string& edits_path) {
+  auto text = read_small_file(edits_path);
+  if (!text) return members;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    std::string_view line = next_line(rest);
+    if (line.starts_with("add ")) {
+      std::string root(line.substr(4));
+      if (std::find(members.begin(), members.end(), root) == members.end())
+        members.push_back(std::move(root));
+    } else if (line.starts_with("remove ")) {
+      std::erase(members, std::string(line.substr(7)));
+    }
+  }
+  return members;
+}
+
+Result<void> record_member_edit(const std::string& edits_path, const std::string& verb,
+                                const std::string& root) {
+  std::string text;
+  if (auto old = read_small_file(edits_path)) text = *old;
+  text += verb + " " + root + "\n";
+  std::filesystem::path p(edits_path);
+  return write_file_durably(p.parent_path().string(), p.filename().string(), text);
 }
 
 }  // namespace postcore::volume

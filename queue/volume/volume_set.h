@@ -31,10 +31,15 @@ enum class MemberState : uint8_t {
   degraded,     // dropped out while running (I/O error, full, read-only, vanished)
   stale,        // found at start with an older generation, or new: holds nothing to trust
   resilvering,  // being rebuilt from the others: takes every write, serves no read
+  absent,       // a free slot: never a member, or removed
 };
+
+// A set has at most this many members; size() is this, and unused slots are `absent`.
+inline constexpr size_t kMaxVolumeMembers = 8;
 std::string_view to_string(MemberState state);
 
 struct MemberStatus {
+  size_t index = 0;  // the member's slot
   std::string root;
   MemberState state = MemberState::healthy;
   uint64_t generation = 0;  // what its volume.meta says
@@ -86,6 +91,13 @@ class VolumeSet {
   Result<void> begin_resilver(size_t i);
   Result<void> finish_resilver(size_t i);
   std::optional<size_t> member_index(const std::string& root) const;
+
+  // Membership changes (postcorectl volume add / remove). add_member() puts a new, empty
+  // directory in a free slot as `stale` (it is then resilvered like any member that is not
+  // healthy); remove_member() takes a member out for good, raising the generation of the
+  // healthy ones when it was healthy itself. The last healthy member cannot be removed.
+  Result<size_t> add_member(const std::string& root);
+  Result<void> remove_member(size_t i);
   void count_error(size_t i);
   void count_repair(size_t i);
 
@@ -128,6 +140,7 @@ class VolumeSet {
 
   VolumeSet(std::string logical_root, std::vector<std::string> roots, std::string status_path);
   Result<void> write_meta(size_t i, uint64_t generation);  // caller holds mutex_
+  static size_t member_roots_count(const VolumeSet& set);  // members that are not absent
   void write_status();                                     // caller holds mutex_
   std::string status_text_locked() const;
 
@@ -140,5 +153,13 @@ class VolumeSet {
   std::map<std::string, std::string> activities_;  // guarded by mutex_
   std::atomic<uint64_t> epoch_{0};
 };
+
+// Membership changes made at run time (postcorectl volume add / remove) are kept in
+// DATA/volume.members, one "add ROOT" or "remove ROOT" line each, and applied in order to
+// the profile's members at every start.
+std::vector<std::string> apply_member_edits(std::vector<std::string> members,
+                                            const std::string& edits_path);
+Result<void> record_member_edit(const std::string& edits_path, const std::string& verb,
+                                const std::string& root);
 
 }  // namespace postcore::volume

@@ -343,6 +343,34 @@ class Mirror(unittest.TestCase):
         self.assert_all_stored(acked)
         self.assertEqual(self.app.stop(), 0, self.app.read_log())
 
+    def test_members_are_added_and_removed(self):
+        app = self.start()
+        ids = send(app, 30)
+        r = app.ctl('volume', 'add', 'disk3')
+        self.assertIn('disk3', r.stdout)
+        ids += send(app, 10)
+        self.wait_resilvered()
+        status = self.volume_status()
+        self.assertEqual(sorted(status), ['disk1', 'disk2', 'disk3'])
+        self.assertTrue(all(m['state'] == 'healthy' for m in status.values()), status)
+        self.assertEqual(app.ctl('volume', 'add', 'disk3', check=False).returncode, 1)
+        self.assertEqual(app.stop(), 0, app.read_log())
+        disk1 = files_under(os.path.join(self.member('disk1'), 'spool'))
+        self.assertEqual(disk1, files_under(os.path.join(self.member('disk3'), 'spool')))
+        # The change outlives a restart; then disk1 goes.
+        app.start()
+        self.assertEqual(sorted(self.volume_status()), ['disk1', 'disk2', 'disk3'])
+        app.ctl('volume', 'remove', 'disk1')
+        end = time.monotonic() + 10
+        while 'disk1' in self.volume_status():
+            self.assertLess(time.monotonic(), end, app.read_log())
+            time.sleep(0.05)
+        ids += send(app, 10)
+        self.assertEqual(app.stop(), 0, app.read_log())
+        app.start()
+        self.assertEqual(sorted(self.volume_status()), ['disk2', 'disk3'])
+        self.assertEqual(sorted(m['queue_id'] for m in app.spool_list()), sorted(ids))
+
     def test_member_filling_up_under_load_loses_nothing(self):
         if os.getuid() != 0:
             self.skipTest('mounting a small tmpfs needs root')

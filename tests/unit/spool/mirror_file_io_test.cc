@@ -391,6 +391,41 @@ TEST_F(MirrorTest, DescriptorsFromBeforeAMemberWentOutAreNeverUsedAgain) {
   EXPECT_EQ(fake_.contents(member(1, "f")), std::string(6, '\0') + " after");
 }
 
+TEST_F(MirrorTest, MembersAreAddedAndRemoved) {
+  auto added = set_->add_member(dir_ + "/m2");
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_EQ(*added, 2u);
+  EXPECT_EQ(set_->member_index(dir_ + "/m2"), 2u);
+  EXPECT_EQ(set_->status().size(), 3u);
+  EXPECT_EQ(set_->status()[2].state, MemberState::stale);  // empty: rebuilt before use
+  EXPECT_FALSE(set_->writable(2));
+  EXPECT_EQ(set_->add_member(dir_ + "/m2").error().code, EEXIST);
+
+  const uint64_t generation = set_->generation();
+  ASSERT_TRUE(set_->remove_member(0).ok());
+  EXPECT_FALSE(set_->writable(0));
+  EXPECT_FALSE(set_->member_index(roots_[0]));
+  EXPECT_EQ(set_->generation(), generation + 1);  // it can never pass for current again
+  EXPECT_EQ(set_->status().size(), 2u);
+  EXPECT_EQ(set_->status()[0].index, 1u);
+  EXPECT_EQ(set_->remove_member(1).error().code, EBUSY);  // the last healthy one
+  EXPECT_NE(set_->status_text().find("member 1 healthy"), std::string::npos);
+  EXPECT_EQ(set_->status_text().find("member 0 "), std::string::npos);
+}
+
+TEST(VolumeMembers, EditsApplyToTheProfilesList) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "edits-XXXXXX").string();
+  const std::string dir = mkdtemp(pattern.data());
+  const std::string edits = dir + "/volume.members";
+  EXPECT_EQ(apply_member_edits({"/a", "/b"}, edits), (std::vector<std::string>{"/a", "/b"}));
+  ASSERT_TRUE(record_member_edit(edits, "add", "/c").ok());
+  ASSERT_TRUE(record_member_edit(edits, "remove", "/a").ok());
+  ASSERT_TRUE(record_member_edit(edits, "add", "/b").ok());  // a member already: no change
+  EXPECT_EQ(apply_member_edits({"/a", "/b"}, edits), (std::vector<std::string>{"/b", "/c"}));
+  EXPECT_EQ(read_text(edits), "add /c\nremove /a\nadd /b\n");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(VolumeMeta, ParsesAndRefuses) {
   auto meta = VolumeSet::parse_meta(
       "postcore-volume 1\nset 0123456789abcdef\nmember 1\n"
