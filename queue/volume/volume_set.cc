@@ -344,6 +344,28 @@ Result<void> VolumeSet::write_meta(size_t i, uint64_t generation) {
   return {};
 }
 
+// Moves every healthy member to generation `next` (default: the one after the set's); a
+// member whose meta cannot be written is degraded. The set takes `next` when some member
+// holds it. Caller holds mutex_.
+void VolumeSet::raise_generation(std::optional<uint64_t> next_generation) {
+  const uint64_t next = next_generation.value_or(generation_ + 1);
+  for (size_t j = 0; j < members_.size(); j++) {
+    Member& other = members_[j];
+    if (other.state != MemberState::healthy || other.generation == next) continue;
+    if (auto r = write_meta(j, next); !r) {
+      other.state = MemberState::degraded;
+      other.errors++;
+      other.reason = "cannot raise the generation: " + r.error().message;
+      other.healthy.store(false, std::memory_order_release);
+      other.writable.store(false, std::memory_order_release);
+      other.incarnation.fetch_add(1, std::memory_order_acq_rel);
+      log::error("volume", "member {} degraded ({})", other.root, other.reason);
+      continue;
+    }
+    generation_ = next;
+  }
+}
+
 void VolumeSet::fail(size_t i, int error, const std::string& what) {
   std::lock_guard lock(mutex_);
   Member& m = members_[i];
@@ -366,24 +388,7 @@ void VolumeSet::fail(size_t i, int error, const std::string& what) {
              m.reason, healthy_count(), member_roots_count(*this));
   // The members still in move to a new generation before anything is acknowledged
   // without this one, so it can never be mistaken for a current copy.
-  const uint64_t next = generation_ + 1;
-  bool raised = false;
-  for (size_t j = 0; j < members_.size(); j++) {
-    Member& other = members_[j];
-    if (other.state != MemberState::healthy) continue;
-    if (auto r = write_meta(j, next); !r) {
-      other.state = MemberState::degraded;
-      other.errors++;
-      other.reason = "cannot raise the generation: " + r.error().message;
-      other.healthy.store(false, std::memory_order_release);
-      other.writable.store(false, std::memory_order_release);
-      other.incarnation.fetch_add(1, std::memory_order_acq_rel);
-      log::error("volume", "member {} degraded ({})", other.root, other.reason);
-      continue;
-    }
-    raised = true;
-  }
-  if (raised) generation_ = next;
+  raise_generation();
   if (healthy_count() == 0)
     log::error("volume", "volume set {}: no healthy member left; nothing is acknowledged",
                logical_root_);
@@ -450,19 +455,7 @@ Result<void> VolumeSet::remove_member(size_t i) {
   log::info("volume", "member {} removed from the set", m.root);
   if (was_healthy) {
     // It holds everything until now: the others move on so it can never pass for current.
-    const uint64_t next = generation_ + 1;
-    for (size_t j = 0; j < members_.size(); j++) {
-      if (members_[j].state != MemberState::healthy) continue;
-      if (auto r = write_meta(j, next); !r) {
-        Member& other = members_[j];
-        other.state = MemberState::degraded;
-        other.reason = "cannot raise the generation: " + r.error().message;
-        other.healthy.store(false, std::memory_order_release);
-        other.writable.store(false, std::memory_order_release);
-        other.incarnation.fetch_add(1, std::memory_order_acq_rel);
-      }
-    }
-    generation_ = next;
+    raise_generation();
   }
   write_status();
   return {};
@@ -502,18 +495,8 @@ Result<void> VolumeSet::finish_resilver(size_t i) {
     write_status();
     return r;
   }
-  for (size_t j = 0; j < members_.size(); j++) {
-    if (members_[j].state != MemberState::healthy) continue;
-    if (auto r = write_meta(j, next); !r) {
-      Member& other = members_[j];
-      other.state = MemberState::degraded;
-      other.reason = "cannot raise the generation: " + r.error().message;
-      other.healthy.store(false, std::memory_order_release);
-      other.writable.store(false, std::memory_order_release);
-      other.incarnation.fetch_add(1, std::memory_order_acq_rel);
-    }
-  }
-  generation_ = next;
+  generation_ = next;  // it holds the new generation, whatever the others do
+  raise_generation(next);
   m.state = MemberState::healthy;
   m.reason.clear();
   m.healthy.store(true, std::memory_order_release);
