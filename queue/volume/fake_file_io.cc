@@ -205,6 +205,7 @@ int FakeFileIo::perform(const Op& op) {
   counters_.writes++;
   if (take_fault(Fault::enospc_on_write, d->path)) return -ENOSPC;
   if (take_fault(Fault::eio_on_write, d->path)) return -EIO;
+  if (take_fault(Fault::erofs_on_write, d->path)) return -EROFS;
   size_t len = take_fault(Fault::short_write, d->path) ? op.len / 2 : op.len;
   if (file.data.size() < op.offset + len) file.data.resize(op.offset + len);
   std::memcpy(file.data.data() + op.offset, op.data, len);

@@ -30,6 +30,7 @@ class FakeFileIo final : public FileIo {
     short_write,      // the next write stores only the first half and reports that count
     enospc_on_write,  // the next write stores nothing and reports -ENOSPC
     eio_on_write,     // the next write stores nothing and reports -EIO
+    erofs_on_write,   // the next write stores nothing and reports -EROFS (remounted read-only)
     eio_on_datasync,  // the next asynchronous datasync reports -EIO and makes nothing durable
     eio_on_sync,      // the next synchronous sync fails with EIO
     fail_open,        // the next open fails with EIO

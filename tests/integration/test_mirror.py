@@ -371,6 +371,49 @@ class Mirror(unittest.TestCase):
         self.assertEqual(sorted(self.volume_status()), ['disk2', 'disk3'])
         self.assertEqual(sorted(m['queue_id'] for m in app.spool_list()), sorted(ids))
 
+    def test_device_mapper_error_target_under_load(self):
+        """A member on device-mapper whose table is switched to the `error` target: every
+        I/O to it fails from then on, as a disk that died."""
+        if os.getuid() != 0:
+            self.skipTest('device-mapper needs root')
+        self.app = Appliance(profile_text=mirror_profile())
+        mount_point = os.path.join(self.app.data_dir, 'disk2')
+        os.makedirs(mount_point)
+        image = os.path.join(self.app.tmp.name, 'dm.img')
+        with open(image, 'wb') as f:
+            f.truncate(64 << 20)
+        loop = subprocess.run(['losetup', '--find', '--show', image], capture_output=True,
+                              text=True)
+        if loop.returncode != 0:
+            self.skipTest('no loop device: ' + loop.stderr.strip())
+        device = loop.stdout.strip()
+        name = 'postcore-test-' + str(os.getpid())
+        sectors = (64 << 20) // 512
+        made = subprocess.run(['dmsetup', 'create', name, '--table',
+                               f'0 {sectors} linear {device} 0'], capture_output=True, text=True)
+        if made.returncode != 0:
+            subprocess.run(['losetup', '-d', device], capture_output=True)
+            self.skipTest('device-mapper is not available here: ' +
+                          made.stderr.strip().splitlines()[0])
+
+        def undo():
+            subprocess.run(['umount', mount_point], capture_output=True)
+            subprocess.run(['dmsetup', 'remove', '--force', name], capture_output=True)
+            subprocess.run(['losetup', '-d', device], capture_output=True)
+        self.undo = [undo]
+        mapped = '/dev/mapper/' + name
+        subprocess.run(['mkfs.ext4', '-q', mapped], check=True)
+        subprocess.run(['mount', mapped, mount_point], check=True)
+        self.app.start()
+
+        def fail_disk2():
+            subprocess.run(['dmsetup', 'load', name, '--table', f'0 {sectors} error'], check=True)
+            subprocess.run(['dmsetup', 'resume', name], check=True)
+        acked = self.load(3, during=fail_disk2)
+        self.wait_state('disk2', 'degraded')
+        self.assert_all_stored(acked)
+        self.assertEqual(self.app.stop(), 0, self.app.read_log())
+
     def test_member_filling_up_under_load_loses_nothing(self):
         if os.getuid() != 0:
             self.skipTest('mounting a small tmpfs needs root')

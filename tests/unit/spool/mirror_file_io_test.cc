@@ -120,6 +120,7 @@ TEST_F(MirrorTest, DeviceErrorsTakeAMemberOutAndTheSetGoesOn) {
   const Case cases[] = {
       {FakeFileIo::Fault::eio_on_write, "write to"},
       {FakeFileIo::Fault::enospc_on_write, "No space left on device"},
+      {FakeFileIo::Fault::erofs_on_write, "Read-only file system"},
       {FakeFileIo::Fault::eio_on_datasync, "datasync of"},
   };
   for (const Case& c : cases) {
