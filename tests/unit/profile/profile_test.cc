@@ -20,6 +20,21 @@ TEST(Profile, EmbeddedDevProfile) {
   EXPECT_EQ(p->auth.plaintext, PlaintextAuth::loopback);
 }
 
+TEST(Profile, VolumeMembersAreUnderTheDataDirectory) {
+  auto p = parse_profile(
+      "[[listener]]\nservice = \"smtp\"\naddress = \"127.0.0.1\"\n[[volumes]]\n"
+      "members = [\"disk1\", \"/mnt/disk2\"]\nmaintenance_rate = \"20M\"\n",
+      "x.toml", ProfileOverrides{"/data", std::nullopt});
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->volume_member_path(p->volumes.members[0]), "/data/disk1");
+  EXPECT_EQ(p->volume_member_path(p->volumes.members[1]), "/mnt/disk2");
+  EXPECT_EQ(p->volumes.maintenance_bytes_per_second, 20u << 20);
+  EXPECT_EQ(p->volumes.io_timeout, std::chrono::seconds(30));
+  auto dev = load_profile("");
+  ASSERT_TRUE(dev);
+  EXPECT_EQ(dev->volume_member_path(dev->volumes.members.at(0)), "./var");  // one member
+}
+
 TEST(Profile, OverridesWin) {
   ProfileOverrides o;
   o.port_base = 10000;
@@ -67,6 +82,17 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:2:20: max_message_size: unknown size unit 'Q'"},
         BadCase{"[smtp]\nmax_expanded_recipients = 0\n",
                 "bad.toml:2:27: max_expanded_recipients must be between 1 and 1000000"},
+        BadCase{"[[volumes]]\nmembers = []\n",
+                "bad.toml:2:11: members must be a list of 1 to 8 directories"},
+        BadCase{"[[volumes]]\nmembers = [\"a\", \"a\"]\n",
+                "bad.toml:2:17: volume member \"a\" is listed twice"},
+        BadCase{"[[volumes]]\nmembers = [\"a\"]\n[[volumes]]\nmembers = [\"b\"]\n",
+                "bad.toml:1:1: this version keeps everything on one volume set: give one "
+                "[[volumes]]"},
+        BadCase{"[[volumes]]\nname = \"mail\"\nmembers = [\"a\"]\n",
+                "bad.toml:2:8: the volume set must be named \"main\""},
+        BadCase{"[[volumes]]\nmembers = [\"a\"]\nio_timeout_seconds = 0\n",
+                "bad.toml:3:22: io_timeout_seconds must be between 1 and 3600"},
         BadCase{"[auth]\nplaintext = \"sometimes\"\n",
                 "bad.toml:2:13: plaintext must be \"never\", \"loopback\" or \"always\""},
         BadCase{"[auth]\nrehash_on_login = 1\n",
