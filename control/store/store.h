@@ -196,6 +196,13 @@ class Store {
                       std::string_view detail);
 
   // Lookups (store_names.cc).
+  // What every put_* of a local name shares: in one transaction, finds `name` in `domain`,
+  // creates the object when the name is free, refuses a name another kind holds, and
+  // otherwise lets `update` bring the object up to date (each change audited).
+  Result<PutOutcome> put_name(
+      std::string_view domain, const std::string& name, NameKind kind,
+      const std::function<Result<void>()>& create,
+      const std::function<Result<void>(const NameRef&, const DomainRef&)>& update);
   Result<DomainRef> find_domain(std::string_view name);
   Result<std::optional<NameRef>> find_name(const DomainRef& domain, std::string_view local);
   Result<NameRef> find_object(std::string_view address, NameKind kind);

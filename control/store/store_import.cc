@@ -69,32 +69,42 @@ Result<PutOutcome> Store::put_domain(const Actor& actor, const directory::Domain
   return outcome;
 }
 
-Result<PutOutcome> Store::put_account(const Actor& actor, const directory::Account& wanted) {
-  auto name = normalize_local_part(wanted.name);
-  if (!name) return name.error();
+Result<PutOutcome> Store::put_name(
+    std::string_view domain, const std::string& name, NameKind kind,
+    const std::function<Result<void>()>& create,
+    const std::function<Result<void>(const NameRef&, const DomainRef&)>& update) {
   PutOutcome outcome = PutOutcome::unchanged;
   auto done = transaction([&](Store&) -> Result<void> {
-    auto domain = find_domain(wanted.domain);
-    if (!domain) return domain.error();
-    auto existing = find_name(*domain, *name);
+    auto found_domain = find_domain(domain);
+    if (!found_domain) return found_domain.error();
+    auto existing = find_name(*found_domain, name);
     if (!existing) return existing.error();
     if (!existing->has_value()) {
       outcome = PutOutcome::created;
-      return add_account(actor, wanted);
+      return create();
     }
-    if ((*existing)->kind != NameKind::account)
-      return taken_by_other_kind((*existing)->address(), (*existing)->kind);
-    auto before = audit_rows_written_;
-    if (auto r = update_account(actor, (*existing)->address(),
-                                AccountChanges{wanted.real_name, wanted.password_hash,
-                                               wanted.services, wanted.quota_kb});
-        !r)
-      return r;
+    const NameRef& found = **existing;
+    if (found.kind != kind) return taken_by_other_kind(found.address(), found.kind);
+    // Every change is audited: a new audit row is how a change shows.
+    const auto before = audit_rows_written_;
+    if (auto r = update(found, *found_domain); !r) return r;
     if (audit_rows_written_ != before) outcome = PutOutcome::updated;
     return {};
   });
   if (!done) return done.error();
   return outcome;
+}
+
+Result<PutOutcome> Store::put_account(const Actor& actor, const directory::Account& wanted) {
+  auto name = normalize_local_part(wanted.name);
+  if (!name) return name.error();
+  return put_name(
+      wanted.domain, *name, NameKind::account, [&] { return add_account(actor, wanted); },
+      [&](const NameRef& account, const DomainRef&) {
+        return update_account(actor, account.address(),
+                              AccountChanges{wanted.real_name, wanted.password_hash,
+                                             wanted.services, wanted.quota_kb});
+      });
 }
 
 Result<PutOutcome> Store::put_account_copies(const Actor& actor, std::string_view address,
@@ -118,34 +128,22 @@ Result<PutOutcome> Store::put_account_alias(const Actor& actor,
   if (!name) return name.error();
   auto account_name = normalize_local_part(wanted.account);
   if (!account_name) return account_name.error();
-  PutOutcome outcome = PutOutcome::unchanged;
-  auto done = transaction([&](Store&) -> Result<void> {
-    auto domain = find_domain(wanted.domain);
-    if (!domain) return domain.error();
-    auto existing = find_name(*domain, *name);
-    if (!existing) return existing.error();
-    if (!existing->has_value()) {
-      outcome = PutOutcome::created;
-      return add_account_alias(actor, wanted);
-    }
-    const NameRef& alias = **existing;
-    if (alias.kind != NameKind::alias) return taken_by_other_kind(alias.address(), alias.kind);
-    auto current = internal::only_row(read_account_aliases({Scope::object, alias.id}));
-    if (!current) return current.error();
-    if (current->account == *account_name) return {};
-    auto account = find_object(*account_name + "@" + domain->name, NameKind::account);
-    if (!account) return account.error();
-    if (auto r = db_->run("UPDATE account_aliases SET account_id = ? WHERE id = ?", account->id,
-                          alias.id);
-        !r)
-      return r;
-    outcome = PutOutcome::updated;
-    return record(
-        actor, "account_alias.set", alias.address(),
-        fmt::format("for {} (was for {}@{})", account->address(), current->account, domain->name));
-  });
-  if (!done) return done.error();
-  return outcome;
+  return put_name(
+      wanted.domain, *name, NameKind::alias, [&] { return add_account_alias(actor, wanted); },
+      [&](const NameRef& alias, const DomainRef& domain) -> Result<void> {
+        auto current = internal::only_row(read_account_aliases({Scope::object, alias.id}));
+        if (!current) return current.error();
+        if (current->account == *account_name) return {};
+        auto account = find_object(*account_name + "@" + domain.name, NameKind::account);
+        if (!account) return account.error();
+        if (auto r = db_->run("UPDATE account_aliases SET account_id = ? WHERE id = ?", account->id,
+                              alias.id);
+            !r)
+          return r;
+        return record(actor, "account_alias.set", alias.address(),
+                      fmt::format("for {} (was for {}@{})", account->address(), current->account,
+                                  domain.name));
+      });
 }
 
 Result<PutOutcome> Store::put_forwarder(const Actor& actor, const directory::Forwarder& wanted) {
@@ -153,33 +151,20 @@ Result<PutOutcome> Store::put_forwarder(const Actor& actor, const directory::For
   if (!name) return name.error();
   auto target = parse_address(wanted.target, /*keep_local_case=*/true);
   if (!target) return target.error();
-  PutOutcome outcome = PutOutcome::unchanged;
-  auto done = transaction([&](Store&) -> Result<void> {
-    auto domain = find_domain(wanted.domain);
-    if (!domain) return domain.error();
-    auto existing = find_name(*domain, *name);
-    if (!existing) return existing.error();
-    if (!existing->has_value()) {
-      outcome = PutOutcome::created;
-      return add_forwarder(actor, wanted);
-    }
-    const NameRef& forwarder = **existing;
-    if (forwarder.kind != NameKind::forwarder)
-      return taken_by_other_kind(forwarder.address(), forwarder.kind);
-    auto current = internal::only_row(read_forwarders({Scope::object, forwarder.id}));
-    if (!current) return current.error();
-    if (current->target == target->text()) return {};
-    if (auto r = refuse_forwarding_to_itself(forwarder, *target); !r) return r;
-    if (auto r =
-            db_->run("UPDATE forwarders SET target = ? WHERE id = ?", target->text(), forwarder.id);
-        !r)
-      return r;
-    outcome = PutOutcome::updated;
-    return record(actor, "forwarder.set", forwarder.address(),
-                  fmt::format("to {} (was to {})", target->text(), current->target));
-  });
-  if (!done) return done.error();
-  return outcome;
+  return put_name(
+      wanted.domain, *name, NameKind::forwarder, [&] { return add_forwarder(actor, wanted); },
+      [&](const NameRef& forwarder, const DomainRef&) -> Result<void> {
+        auto current = internal::only_row(read_forwarders({Scope::object, forwarder.id}));
+        if (!current) return current.error();
+        if (current->target == target->text()) return {};
+        if (auto r = refuse_forwarding_to_itself(forwarder, *target); !r) return r;
+        if (auto r = db_->run("UPDATE forwarders SET target = ? WHERE id = ?", target->text(),
+                              forwarder.id);
+            !r)
+          return r;
+        return record(actor, "forwarder.set", forwarder.address(),
+                      fmt::format("to {} (was to {})", target->text(), current->target));
+      });
 }
 
 Result<PutOutcome> Store::put_group(const Actor& actor, const directory::Group& wanted) {
@@ -194,57 +179,46 @@ Result<PutOutcome> Store::put_group(const Actor& actor, const directory::Group& 
       return make_error(EINVAL, fmt::format("member {} given twice", address->text()));
     members.push_back(std::move(*address));
   }
-  PutOutcome outcome = PutOutcome::unchanged;
-  auto done = transaction([&](Store&) -> Result<void> {
-    auto domain = find_domain(wanted.domain);
-    if (!domain) return domain.error();
-    auto existing = find_name(*domain, *name);
-    if (!existing) return existing.error();
-    if (!existing->has_value()) {
-      outcome = PutOutcome::created;
-      return add_group(actor, wanted);
-    }
-    const NameRef& group = **existing;
-    if (group.kind != NameKind::group) return taken_by_other_kind(group.address(), group.kind);
-    auto current = internal::only_row(read_groups({Scope::object, group.id}));
-    if (!current) return current.error();
-    const auto before = audit_rows_written_;
-    if (auto r = set_group_real_name(actor, group.address(), wanted.real_name); !r) return r;
-    // Removals first and by exact text: a member written under another name of its domain
-    // is replaced by the spelling given, not kept as a second entry.
-    for (const auto& member : current->members) {
-      if (member_texts.count(member)) continue;
-      auto address = parse_address(member);
-      if (!address) return address.error();
-      if (auto r = db_->run("DELETE FROM group_members WHERE group_id = ? AND local_part = ? AND "
-                            "domain = ?",
-                            group.id, address->local, address->domain);
-          !r)
-        return r;
-      if (auto r = record(actor, "group.member.remove", group.address(), "member " + member); !r)
-        return r;
-    }
-    bool added = false;
-    for (const auto& member : members) {
-      const std::string text = member.text();
-      if (std::find(current->members.begin(), current->members.end(), text) !=
-          current->members.end())
-        continue;
-      bool inserted = false;
-      auto stored = insert_member(group, text, &inserted);
-      if (!stored) return stored.error();
-      if (!inserted) return make_error(EINVAL, fmt::format("member {} given twice", text));
-      if (auto r = record(actor, "group.member.add", group.address(), "member " + text); !r)
-        return r;
-      added = true;
-    }
-    if (added)
-      if (auto r = refuse_group_cycles({GroupEdge{group.id, group.address()}}); !r) return r;
-    if (audit_rows_written_ != before) outcome = PutOutcome::updated;
-    return {};
-  });
-  if (!done) return done.error();
-  return outcome;
+  return put_name(
+      wanted.domain, *name, NameKind::group, [&] { return add_group(actor, wanted); },
+      [&](const NameRef& group, const DomainRef&) -> Result<void> {
+        auto current = internal::only_row(read_groups({Scope::object, group.id}));
+        if (!current) return current.error();
+        if (auto r = set_group_real_name(actor, group.address(), wanted.real_name); !r) return r;
+        // Removals first and by exact text: a member written under another name of its domain
+        // is replaced by the spelling given, not kept as a second entry.
+        for (const auto& member : current->members) {
+          if (member_texts.count(member)) continue;
+          auto address = parse_address(member);
+          if (!address) return address.error();
+          if (auto r =
+                  db_->run("DELETE FROM group_members WHERE group_id = ? AND local_part = ? AND "
+                           "domain = ?",
+                           group.id, address->local, address->domain);
+              !r)
+            return r;
+          if (auto r = record(actor, "group.member.remove", group.address(), "member " + member);
+              !r)
+            return r;
+        }
+        bool added = false;
+        for (const auto& member : members) {
+          const std::string text = member.text();
+          if (std::find(current->members.begin(), current->members.end(), text) !=
+              current->members.end())
+            continue;
+          bool inserted = false;
+          auto stored = insert_member(group, text, &inserted);
+          if (!stored) return stored.error();
+          if (!inserted) return make_error(EINVAL, fmt::format("member {} given twice", text));
+          if (auto r = record(actor, "group.member.add", group.address(), "member " + text); !r)
+            return r;
+          added = true;
+        }
+        if (added)
+          if (auto r = refuse_group_cycles({GroupEdge{group.id, group.address()}}); !r) return r;
+        return {};
+      });
 }
 
 Result<PutOutcome> Store::put_relay_network(const Actor& actor, std::string_view network) {
