@@ -270,20 +270,22 @@ std::string dump(const nlohmann::json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// Where the spool's files are: on a mirrored volume set, in the first healthy member the
+// Where the spool's files are: on a mirrored volume set, in each healthy member the
 // dataplane lists in DATA/volume.status (every healthy member holds the same files);
 // without one, in the data directory.
-std::string spool_root(const std::string& data_dir) {
+std::vector<std::string> spool_roots(const std::string& data_dir) {
+  std::vector<std::string> roots;
   std::ifstream in(data_dir + "/volume.status");
-  if (!in) return data_dir;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto members = volume::VolumeSet::parse_status(text.str());
-  if (members) {
-    for (const auto& m : *members)
-      if (m.state == volume::MemberState::healthy) return m.root;
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    if (auto members = volume::VolumeSet::parse_status(text.str())) {
+      for (const auto& m : *members)
+        if (m.state == volume::MemberState::healthy) roots.push_back(m.root);
+    }
   }
-  return data_dir;
+  if (roots.empty()) roots.push_back(data_dir);
+  return roots;
 }
 
 int run_list(SpoolReader& reader, const Arguments& args, std::ostream& out, std::ostream& err) {
@@ -376,46 +378,75 @@ int run_show(SpoolReader& reader, const Arguments& args, std::ostream& out, std:
   return 0;
 }
 
-int run_verify(SpoolReader& reader, const Arguments& args, std::ostream& out, std::ostream& err) {
+// One copy of the spool verified: its report as JSON and as text, and whether it is clean.
+struct Verified {
+  nlohmann::json json;
+  std::string text;
+  bool ok = false;
+};
+
+Result<Verified> verify_copy(SpoolReader& reader) {
   auto report = reader.verify();
-  if (!report) {
-    err << "spool: " << report.error().message << "\n";
-    return 1;
+  if (!report) return report.error();
+  Verified v;
+  v.ok = report->problems.empty();
+  v.json["ok"] = v.ok;
+  v.json["shards"] = report->shards;
+  v.json["segments"] = report->segments;
+  v.json["records"] = report->records;
+  v.json["messages"] = report->messages;
+  v.json["bytes"] = report->bytes;
+  v.json["tail_bytes"] = report->tail_bytes;
+  nlohmann::json problems = nlohmann::json::array();
+  for (const VerifyProblem& p : report->problems) {
+    problems.push_back(
+        {{"file", p.file}, {"offset", p.offset}, {"length", p.length}, {"what", p.what}});
   }
-  const bool ok = report->problems.empty();
-  if (args.json) {
-    nlohmann::json j;
-    j["ok"] = ok;
-    j["shards"] = report->shards;
-    j["segments"] = report->segments;
-    j["records"] = report->records;
-    j["messages"] = report->messages;
-    j["bytes"] = report->bytes;
-    j["tail_bytes"] = report->tail_bytes;
-    nlohmann::json problems = nlohmann::json::array();
-    for (const VerifyProblem& p : report->problems) {
-      problems.push_back(
-          {{"file", p.file}, {"offset", p.offset}, {"length", p.length}, {"what", p.what}});
-    }
-    j["problems"] = std::move(problems);
-    out << dump(j) << "\n";
-  } else {
-    out << fmt::format("verified {} shards, {} segments, {} records, {} messages, {} bytes\n",
+  v.json["problems"] = std::move(problems);
+  v.text = fmt::format("verified {} shards, {} segments, {} records, {} messages, {} bytes\n",
                        report->shards, report->segments, report->records, report->messages,
                        report->bytes);
-    if (report->tail_bytes) {
-      out << fmt::format(
-          "{} bytes past the last complete record (being written, or torn by a "
-          "crash) were ignored\n",
-          report->tail_bytes);
-    }
-    for (const VerifyProblem& p : report->problems) {
-      out << fmt::format("{}:{}: {} ({} bytes)\n", p.file, p.offset, p.what, p.length);
-    }
-    out << (ok ? "ok\n" : fmt::format("{} problems\n", report->problems.size()));
+  if (report->tail_bytes) {
+    v.text += fmt::format(
+        "{} bytes past the last complete record (being written, or torn by a "
+        "crash) were ignored\n",
+        report->tail_bytes);
   }
-  if (!ok) err << "spool: corruption found in " << reader.spool_dir() << "\n";
-  return ok ? 0 : 1;
+  for (const VerifyProblem& p : report->problems)
+    v.text += fmt::format("{}:{}: {} ({} bytes)\n", p.file, p.offset, p.what, p.length);
+  v.text += v.ok ? "ok\n" : fmt::format("{} problems\n", report->problems.size());
+  return v;
+}
+
+// Every copy of the spool: on a mirrored volume set, each healthy member's.
+int run_verify(const std::vector<std::string>& roots, const Arguments& args, std::ostream& out,
+               std::ostream& err) {
+  bool all_ok = true;
+  nlohmann::json members = nlohmann::json::array();
+  for (const std::string& root : roots) {
+    volume::PosixFileIo io;
+    SpoolReader reader(io, root);
+    auto v = verify_copy(reader);
+    if (!v) {
+      err << "spool: " << v.error().message << "\n";
+      return 1;
+    }
+    all_ok = all_ok && v->ok;
+    if (!v->ok) err << "spool: corruption found in " << reader.spool_dir() << "\n";
+    if (roots.size() == 1) {
+      if (args.json)
+        out << dump(v->json) << "\n";
+      else
+        out << v->text;
+      return v->ok ? 0 : 1;
+    }
+    v->json["root"] = root;
+    members.push_back(std::move(v->json));
+    if (!args.json) out << "member " << root << ":\n" << v->text;
+  }
+  if (args.json)
+    out << dump(nlohmann::json{{"ok", all_ok}, {"members", std::move(members)}}) << "\n";
+  return all_ok ? 0 : 1;
 }
 
 }  // namespace
@@ -433,11 +464,12 @@ int spool_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
   }
   // Keeps exceptions from JSON encoding or allocation inside this entry point.
   try {
+    const std::vector<std::string> roots = spool_roots(args->data_dir);
+    if (args->command == "verify") return run_verify(roots, *args, out, err);
     volume::PosixFileIo io;
-    SpoolReader reader(io, spool_root(args->data_dir));
+    SpoolReader reader(io, roots.front());
     if (args->command == "list") return run_list(reader, *args, out, err);
-    if (args->command == "show") return run_show(reader, *args, out, err);
-    return run_verify(reader, *args, out, err);
+    return run_show(reader, *args, out, err);
   } catch (const std::exception& e) {
     err << "spool: " << e.what() << "\n";
     return 1;

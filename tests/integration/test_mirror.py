@@ -187,6 +187,14 @@ class Mirror(unittest.TestCase):
                     f.seek(0)
                     f.write(data)
                 flipped += 1
+        # Read offline, every copy is checked, and each damaged one is named.
+        r = app.spool('verify', '--json')
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        report = json.loads(r.stdout)
+        self.assertFalse(report['ok'])
+        damaged = {os.path.basename(m['root']) for m in report['members'] if m['problems']}
+        self.assertEqual(damaged, {'disk1', 'disk2'} if len(segments) > 0 else set())
+        self.assertIn('corruption found in', r.stderr)
         app.start()
         app.ctl('volume', 'scrub')
         end = time.monotonic() + 60
@@ -208,6 +216,9 @@ class Mirror(unittest.TestCase):
         self.assertEqual(status['disk1']['repaired'] + status['disk2']['repaired'], flipped)
         self.assertTrue(all(m['state'] == 'healthy' for m in status.values()), status)
         self.assertEqual(sorted(m['queue_id'] for m in app.spool_list(content=True)), sorted(ids))
+        verified = app.spool('verify', '--json')
+        self.assertEqual(verified.returncode, 0, verified.stdout + verified.stderr)
+        self.assertEqual(len(json.loads(verified.stdout)['members']), 2)
 
     def assert_members_identical(self):
         disk1 = files_under(os.path.join(self.member('disk1'), 'spool'))
