@@ -41,10 +41,7 @@ void UringFileIo::write(int fd, uint64_t offset, const void* data, size_t len,
                         volume::IoCallback done) {
   io_uring_sqe* s = reactor_.sqe_for(take_op(std::move(done)));
   io_uring_prep_write(s, fd, data, static_cast<unsigned>(len), offset);
-  // Always on an io-wq worker, never inline in the submitting io_uring_enter: a write to a
-  // file system that stopped answering (frozen, or a disk past its dirty limits) would
-  // otherwise block the whole reactor, and with it the timeout that takes that member out.
-  io_uring_sqe_set_flags(s, IOSQE_ASYNC);
+  if (async_writes_) io_uring_sqe_set_flags(s, IOSQE_ASYNC);
 }
 
 void UringFileIo::datasync(int fd, volume::IoCallback done) {

@@ -87,6 +87,8 @@ void Core::run(std::promise<Result<void>> started) {
   }
   State* s = state.get();
   // Group commit: everything that completed in this iteration shares one fdatasync.
+  // A member that stops answering must not block the reactor when others can go on.
+  s->file_io.set_async_writes(volumes_->member_count() > 1);
   s->reactor.timers().arm(s->volume_tick, std::chrono::seconds(1));
   s->reactor.add_iteration_hook([s] { s->spool.flush(); });
   s->reactor.on_stop([s] {

@@ -330,6 +330,11 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
   return set;
 }
 
+size_t VolumeSet::member_count() const {
+  std::lock_guard lock(mutex_);
+  return member_roots_count(*this);
+}
+
 size_t VolumeSet::healthy_count() const {
   size_t n = 0;
   for (const Member& m : members_) n += m.healthy.load(std::memory_order_acquire) ? 1 : 0;

@@ -74,6 +74,7 @@ class VolumeSet {
     return members_[i].incarnation.load(std::memory_order_acquire);
   }
   size_t healthy_count() const;
+  size_t member_count() const;  // members that are not absent, whatever their state
 
   // Marks member `i` degraded (out of the set): logs why, raises the generation of the members
   // still in (a member whose meta cannot be written goes out too), rewrites the status. Does
