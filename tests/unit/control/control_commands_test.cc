@@ -149,7 +149,8 @@ TEST_F(ControlCommandsTest, CopiesAreSetReplacedAndCleared) {
   // account.set without copies_to leaves them; with a list replaces them; [] clears them.
   ok("account.set", {{"address", "bob@example.com"}, {"real_name", "Bob"}});
   EXPECT_EQ(ok("account.show", {{"address", "bob@example.com"}})["copies_to"].size(), 1u);
-  ok("account.set", {{"address", "bob@example.com"}, {"copies_to", {"a@x.example", "b@x.example"}}});
+  ok("account.set",
+     {{"address", "bob@example.com"}, {"copies_to", {"a@x.example", "b@x.example"}}});
   EXPECT_EQ(ok("account.show", {{"address", "bob@example.com"}})["copies_to"],
             json({"a@x.example", "b@x.example"}));
   ok("account.set", {{"address", "bob@example.com"}, {"copies_to", json::array()}});
@@ -167,28 +168,29 @@ TEST_F(ControlCommandsTest, RehashTakesOnlyYescryptAndOnlyOverTheOldHash) {
                                    store::AccountChanges{{}, "{SSHA}old", {}, {}})
                   .ok());
   // libxcrypt's own yescrypt hash of "pw" (mkpasswd -m yescrypt pw).
-  const std::string yescrypt = "$y$j9T$ZIo5f1ki3wd9wvCZsZJ700$VW/k54eNEYqxrly8PSxJvBvA67Op8guCskIMZNt5HQ2";
+  const std::string yescrypt =
+      "$y$j9T$ZIo5f1ki3wd9wvCZsZJ700$VW/k54eNEYqxrly8PSxJvBvA67Op8guCskIMZNt5HQ2";
   ASSERT_TRUE(*auth::verify_password(yescrypt, "pw"));
 
-  auto refused = run("account.rehash", {{"address", "alice@example.com"},
-                                        {"old_hash", "{SSHA}old"},
-                                        {"new_hash", "$6$salt$hash"}});
+  auto refused = run(
+      "account.rehash",
+      {{"address", "alice@example.com"}, {"old_hash", "{SSHA}old"}, {"new_hash", "$6$salt$hash"}});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().message, "new_hash: not a yescrypt hash");
   EXPECT_EQ(stored_hash("alice@example.com"), "{SSHA}old");
 
-  json first = ok("account.rehash", {{"address", "alice@example.com"},
-                                     {"old_hash", "{SSHA}old"},
-                                     {"new_hash", yescrypt}});
+  json first =
+      ok("account.rehash",
+         {{"address", "alice@example.com"}, {"old_hash", "{SSHA}old"}, {"new_hash", yescrypt}});
   EXPECT_EQ(first["replaced"], true);
   EXPECT_EQ(stored_hash("alice@example.com"), yescrypt);
   auto data = directory::load_snapshot(snapshots_);
   ASSERT_TRUE(data.ok());
   EXPECT_EQ(data->accounts[0].password_hash, yescrypt);
 
-  json late = ok("account.rehash", {{"address", "alice@example.com"},
-                                    {"old_hash", "{SSHA}old"},
-                                    {"new_hash", yescrypt}});
+  json late =
+      ok("account.rehash",
+         {{"address", "alice@example.com"}, {"old_hash", "{SSHA}old"}, {"new_hash", yescrypt}});
   EXPECT_EQ(late["replaced"], false);
 }
 
