@@ -4,14 +4,13 @@
 #include <unistd.h>
 
 #include <ctime>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/log.h"
 #include "queue/spool/spool_scrub.h"
 #include "queue/volume/resilver.h"
+#include "queue/volume/small_file.h"
 
 namespace postcore::server {
 namespace {
@@ -25,27 +24,15 @@ std::string utc_now() {
   return buf;
 }
 
+// The first line of a request or record file, if there is one.
 std::optional<std::string> read_line(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::string line;
-  std::getline(in, line);
-  return line;
+  auto text = volume::read_small_file(path);
+  if (!text) return std::nullopt;
+  return text->substr(0, text->find('\n'));
 }
 
-// Written whole and synced, so a restart finds it or not, never half of it.
 bool write_durably(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text << "\n";
-    if (!out) return false;
-  }
-  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+  return volume::write_file_durably(path, text + "\n").ok();
 }
 
 }  // namespace

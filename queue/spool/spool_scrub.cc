@@ -17,28 +17,12 @@
 #include "queue/spool/segment_index.h"
 #include "queue/spool/segment_scan.h"
 #include "queue/volume/posix_file_io.h"
+#include "queue/volume/small_file.h"
 
 namespace postcore::spool {
 namespace {
 
 constexpr size_t kChunk = 256 * 1024;
-
-// Keeps the scrub's I/O under a rate, so that ingest does not notice it much.
-class Pacer {
- public:
-  explicit Pacer(uint64_t bytes_per_second) : rate_(bytes_per_second) {}
-  void spent(uint64_t bytes) {
-    if (rate_ == 0) return;
-    total_ += bytes;
-    auto due = start_ + std::chrono::microseconds(total_ * 1'000'000 / rate_);
-    std::this_thread::sleep_until(due);
-  }
-
- private:
-  uint64_t rate_;
-  uint64_t total_ = 0;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
 
 // One member's copy of a file, read whole.
 struct Copy {
@@ -52,28 +36,16 @@ bool is_index(const std::string& name) {
   return parse_index_file_name(name).has_value();
 }
 
-// Whether the bytes are a whole, intact segment or index.
-bool verify(const std::string& name, const std::string& bytes, std::string* problem) {
+// Whether a copy is a whole, intact segment or index: an index from its bytes, a segment
+// record by record from the file (still open as `fd`).
+bool verify(const std::string& name, const std::string& bytes, volume::FileIo& io, int fd,
+            std::string* problem) {
   if (is_index(name)) {
     auto index = decode_index(bytes);
     if (!index) *problem = index.error().message;
     return index.ok();
   }
-  // scan_segment reads through a FileIo: give it the copy from memory.
-  struct MemoryFile final : volume::SyscallFileIo {
-    const std::string& data;
-    explicit MemoryFile(const std::string& d) : data(d) {}
-    Result<uint64_t> size(int) override { return data.size(); }
-    Result<size_t> read(int, uint64_t offset, void* buf, size_t len) override {
-      if (offset >= data.size()) return size_t{0};
-      size_t n = std::min<uint64_t>(len, data.size() - offset);
-      std::memcpy(buf, data.data() + offset, n);
-      return n;
-    }
-    void write(int, uint64_t, const void*, size_t, volume::IoCallback) override {}
-    void datasync(int, volume::IoCallback) override {}
-  } file(bytes);
-  auto scan = scan_segment(file, 0, [](const RecordHeader&, uint64_t, std::string_view) {});
+  auto scan = scan_segment(io, fd, [](const RecordHeader&, uint64_t, std::string_view) {});
   if (!scan) {
     *problem = scan.error().message;
     return false;
@@ -166,10 +138,10 @@ class Scrubber {
       done += *n;
       pacer_.spent(*n);
     }
-    (void)io_.close(*fd);
     copy.bytes.resize(done);
     report_.bytes += done;
-    copy.good = verify(name, copy.bytes, &copy.problem);
+    copy.good = verify(name, copy.bytes, io_, *fd, &copy.problem);
+    (void)io_.close(*fd);
     return copy;
   }
 
@@ -256,7 +228,7 @@ class Scrubber {
   volume::VolumeSet& set_;
   std::string subdir_;
   ScrubOptions options_;
-  Pacer pacer_;
+  volume::Pacer pacer_;
   volume::PosixFileIo io_;
   ScrubReport report_;
 };

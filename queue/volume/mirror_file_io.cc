@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <bitset>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -36,9 +37,11 @@ struct MirroredFileIo::AsyncOp {
   int success = 0;  // what the caller is told when some member succeeded
   size_t pending = 0;
   size_t succeeded = 0;
-  std::vector<bool> waiting;  // per member: issued, not yet answered
+  std::bitset<kMaxVolumeMembers> waiting;  // per member: issued, not yet answered
   std::chrono::steady_clock::time_point issued;
-  std::string what;
+  const char* verb = "";                    // "write to", for messages
+  std::shared_ptr<const std::string> path;  // shared with the handle: no copy per operation
+  std::string what() const { return std::string(verb) + " " + *path; }
 };
 
 MirroredFileIo::MirroredFileIo(std::shared_ptr<VolumeSet> set, FileIo& under, Defer defer,
@@ -73,7 +76,7 @@ bool MirroredFileIo::device_failure(size_t m, int error, const std::string& what
 // its directories): the rebuild copies what was there before, the writes add what comes.
 Result<void> MirroredFileIo::open_for_rebuild(Handle& h, size_t m) {
   if ((h.flags & O_ACCMODE) == O_RDONLY) return {};  // read-only: nothing to write there
-  auto p = member_path(m, h.path);
+  auto p = member_path(m, *h.path);
   if (!p) return p.error();
   const std::string& root = set_->member_root(m);
   for (size_t slash = p->find('/', root.size() + 1); slash != std::string::npos;
@@ -104,7 +107,7 @@ void MirroredFileIo::sync_epoch() {
       }
       if (h->fds[m] < 0 && set_->writable(m)) {
         h->incarnations[m] = incarnation;
-        if (auto r = open_for_rebuild(*h, m); !r) device_failure(m, r.error().code, h->path);
+        if (auto r = open_for_rebuild(*h, m); !r) device_failure(m, r.error().code, *h->path);
       }
     }
   }
@@ -157,7 +160,7 @@ Result<int> MirroredFileIo::open(const std::string& path, int flags, mode_t mode
   h->fds.assign(set_->size(), -1);
   h->incarnations.assign(set_->size(), 0);
   for (size_t m = 0; m < set_->size(); m++) h->incarnations[m] = set_->incarnation(m);
-  h->path = path;
+  h->path = std::make_shared<const std::string>(path);
   h->flags = flags;
   h->mode = mode;
   auto r = on_all("open " + path, [&](size_t m) -> Result<void> {
@@ -209,10 +212,10 @@ Result<uint64_t> MirroredFileIo::size(int fd) {
   for (size_t m = 0; m < h->fds.size(); m++) {
     if (h->fds[m] < 0 || !set_->healthy(m)) continue;
     auto s = under_.size(h->fds[m]);
-    if (!s && device_failure(m, s.error().code, "size of " + h->path)) continue;
+    if (!s && device_failure(m, s.error().code, "size of " + *h->path)) continue;
     return s;
   }
-  return make_error(EIO, h->path + ": no healthy member");
+  return make_error(EIO, *h->path + ": no healthy member");
 }
 
 Result<size_t> MirroredFileIo::read(int fd, uint64_t offset, void* buf, size_t len) {
@@ -239,9 +242,9 @@ Result<size_t> MirroredFileIo::read_copy(int fd, size_t copy, uint64_t offset, v
   Handle* h = handle(fd);
   if (!h) return make_error(EBADF, "read: bad descriptor");
   std::optional<size_t> m = copy_member(*h, copy);
-  if (!m) return make_error(EIO, h->path + ": no copy " + std::to_string(copy));
+  if (!m) return make_error(EIO, *h->path + ": no copy " + std::to_string(copy));
   auto got = under_.read(h->fds[*m], offset, buf, len);
-  if (!got) device_failure(*m, got.error().code, "read of " + h->path);
+  if (!got) device_failure(*m, got.error().code, "read of " + *h->path);
   return got;
 }
 
@@ -250,10 +253,10 @@ Result<void> MirroredFileIo::mend_copy(int fd, size_t copy, uint64_t offset, con
   Handle* h = handle(fd);
   if (!h) return make_error(EBADF, "mend: bad descriptor");
   std::optional<size_t> m = copy_member(*h, copy);
-  if (!m) return make_error(EIO, h->path + ": no copy " + std::to_string(copy));
+  if (!m) return make_error(EIO, *h->path + ": no copy " + std::to_string(copy));
   log::warning("volume", "member {}: mending {} bytes of {} at offset {}", set_->member_root(*m),
-               len, h->path, offset);
-  return mend_member(*m, h->path, offset, data, len);
+               len, *h->path, offset);
+  return mend_member(*m, *h->path, offset, data, len);
 }
 
 // The file may be open read-only here: the repair opens the member's file for writing.
@@ -288,14 +291,14 @@ Result<size_t> MirroredFileIo::read_checked(int fd, uint64_t offset, void* buf, 
     if (h->fds[m] < 0 || !set_->healthy(m)) continue;
     auto got = under_.read(h->fds[m], offset, buf, len);
     if (!got) {
-      if (device_failure(m, got.error().code, "read of " + h->path)) continue;
+      if (device_failure(m, got.error().code, "read of " + *h->path)) continue;
       return got;
     }
     if (!good || good(buf, *got)) {
       for (size_t b : bad) {
         log::warning("volume", "member {}: bad data in {} at offset {}; mending it from {}",
-                     set_->member_root(b), h->path, offset, set_->member_root(m));
-        (void)mend_member(b, h->path, offset, buf, *got);
+                     set_->member_root(b), *h->path, offset, set_->member_root(m));
+        (void)mend_member(b, *h->path, offset, buf, *got);
       }
       return got;
     }
@@ -311,13 +314,13 @@ Result<size_t> MirroredFileIo::read_checked(int fd, uint64_t offset, void* buf, 
     std::memcpy(buf, first_bytes.data(), *first_count);
     return *first_count;
   }
-  return make_error(EIO, h->path + ": no healthy member");
+  return make_error(EIO, *h->path + ": no healthy member");
 }
 
 Result<void> MirroredFileIo::write_at(int fd, uint64_t offset, const void* data, size_t len) {
   Handle* h = handle(fd);
   if (!h) return make_error(EBADF, "write: bad descriptor");
-  return on_all("write to " + h->path, [&](size_t m) -> Result<void> {
+  return on_all("write to " + *h->path, [&](size_t m) -> Result<void> {
     if (h->fds[m] < 0) return make_error(EBADF, "not open on this member");
     return under_.write_at(h->fds[m], offset, data, len);
   });
@@ -326,7 +329,7 @@ Result<void> MirroredFileIo::write_at(int fd, uint64_t offset, const void* data,
 Result<void> MirroredFileIo::truncate(int fd, uint64_t len) {
   Handle* h = handle(fd);
   if (!h) return make_error(EBADF, "truncate: bad descriptor");
-  return on_all("truncate " + h->path, [&](size_t m) -> Result<void> {
+  return on_all("truncate " + *h->path, [&](size_t m) -> Result<void> {
     if (h->fds[m] < 0) return make_error(EBADF, "not open on this member");
     return under_.truncate(h->fds[m], len);
   });
@@ -335,7 +338,7 @@ Result<void> MirroredFileIo::truncate(int fd, uint64_t len) {
 Result<void> MirroredFileIo::sync(int fd) {
   Handle* h = handle(fd);
   if (!h) return make_error(EBADF, "sync: bad descriptor");
-  return on_all("sync " + h->path, [&](size_t m) -> Result<void> {
+  return on_all("sync " + *h->path, [&](size_t m) -> Result<void> {
     if (h->fds[m] < 0) return make_error(EBADF, "not open on this member");
     return under_.sync(h->fds[m]);
   });
@@ -400,7 +403,6 @@ std::shared_ptr<MirroredFileIo::AsyncOp> MirroredFileIo::start_async(Handle* h, 
   auto op = std::make_shared<AsyncOp>();
   op->done = std::move(done);
   op->success = success;
-  op->waiting.assign(set_->size(), false);
   op->issued = std::chrono::steady_clock::now();
   bool any_healthy = false;
   for (size_t m = 0; h && m < h->fds.size(); m++) {
@@ -410,7 +412,8 @@ std::shared_ptr<MirroredFileIo::AsyncOp> MirroredFileIo::start_async(Handle* h, 
     any_healthy = any_healthy || set_->healthy(m);
   }
   if (op->pending > 0 && any_healthy) {
-    op->what = std::string(what) + " " + h->path;
+    op->verb = what;
+    op->path = h->path;
     if (outstanding_.size() >= 4096)  // without tick() (tools, tests): keep it small
       std::erase_if(outstanding_,
                     [](const std::shared_ptr<AsyncOp>& o) { return o->pending == 0; });
@@ -428,7 +431,7 @@ void MirroredFileIo::answer(const std::shared_ptr<AsyncOp>& op, size_t m, int er
   if (!op->waiting[m]) return;
   op->waiting[m] = false;
   if (error != 0)
-    set_->fail(m, error, op->what);
+    set_->fail(m, error, op->what());
   else if (set_->healthy(m))
     op->succeeded++;
   if (--op->pending == 0) op->done(op->succeeded > 0 ? op->success : -EIO);
@@ -442,9 +445,9 @@ void MirroredFileIo::tick(std::chrono::steady_clock::time_point now) {
     return false;
   });
   for (const auto& op : late) {
-    for (size_t m = 0; m < op->waiting.size(); m++) {
+    for (size_t m = 0; m < set_->size(); m++) {
       if (!op->waiting[m]) continue;
-      log::error("volume", "member {}: no answer to {} in {} s", set_->member_root(m), op->what,
+      log::error("volume", "member {}: no answer to {} in {} s", set_->member_root(m), op->what(),
                  std::chrono::duration_cast<std::chrono::seconds>(timeout_).count());
       answer(op, m, ETIMEDOUT);
     }
@@ -457,7 +460,7 @@ void MirroredFileIo::write(int fd, uint64_t offset, const void* data, size_t len
   if (!op) return;
   for (size_t m = 0; m < h->fds.size(); m++) {
     if (!op->waiting[m]) continue;
-    write_member(op, m, h->fds[m], offset, static_cast<const char*>(data), len, h->path);
+    write_member(op, m, h->fds[m], offset, static_cast<const char*>(data), len);
   }
 }
 
@@ -465,11 +468,10 @@ void MirroredFileIo::write(int fd, uint64_t offset, const void* data, size_t len
 // member fails only when a write moves nothing or reports an error (a full disk gives
 // a short write first and ENOSPC for the rest).
 void MirroredFileIo::write_member(const std::shared_ptr<AsyncOp>& op, size_t m, int fd,
-                                  uint64_t offset, const char* data, size_t len,
-                                  const std::string& path) {
-  under_.write(fd, offset, data, len, [this, op, m, fd, offset, data, len, path](int r) {
+                                  uint64_t offset, const char* data, size_t len) {
+  under_.write(fd, offset, data, len, [this, op, m, fd, offset, data, len](int r) {
     if (r > 0 && static_cast<size_t>(r) < len && op->waiting[m]) {
-      write_member(op, m, fd, offset + r, data + r, len - r, path);
+      write_member(op, m, fd, offset + r, data + r, len - r);
       return;
     }
     answer(op, m, r > 0 ? 0 : (r < 0 ? -r : EIO));

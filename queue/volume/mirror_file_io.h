@@ -79,10 +79,10 @@ class MirroredFileIo final : public FileIo {
 
  private:
   struct Handle {
-    std::vector<int> fds;                // per member; -1 where it is not open
-    std::vector<uint64_t> incarnations;  // per member: VolumeSet::incarnation() at the open
-    std::string path;                    // logical
-    int flags = 0;                       // as opened
+    std::vector<int> fds;                     // per member; -1 where it is not open
+    std::vector<uint64_t> incarnations;       // per member: VolumeSet::incarnation() at the open
+    std::shared_ptr<const std::string> path;  // logical; shared with operations in flight
+    int flags = 0;                            // as opened
     mode_t mode = 0;
   };
   struct AsyncOp;
@@ -107,7 +107,7 @@ class MirroredFileIo final : public FileIo {
   std::shared_ptr<AsyncOp> start_async(Handle* h, IoCallback done, int success, const char* what);
   void answer(const std::shared_ptr<AsyncOp>& op, size_t m, int error);
   void write_member(const std::shared_ptr<AsyncOp>& op, size_t m, int fd, uint64_t offset,
-                    const char* data, size_t len, const std::string& path);
+                    const char* data, size_t len);
 
   std::shared_ptr<VolumeSet> set_;
   FileIo& under_;

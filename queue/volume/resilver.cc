@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "queue/volume/posix_file_io.h"
+#include "queue/volume/small_file.h"
 
 namespace postcore::volume {
 namespace {
@@ -55,6 +56,7 @@ class Rebuild {
         member_(member),
         source_(source),
         options_(options),
+        pacer_(options.bytes_per_second),
         from_(set.member_root(source)),
         to_(set.member_root(member)) {}
 
@@ -76,13 +78,6 @@ class Rebuild {
   Error abandon(const Error& e) {
     if (e.code != ECANCELED) set_.fail(member_, e.code ? e.code : EIO, "resilver: " + e.message);
     return e;
-  }
-
-  void pace(uint64_t bytes) {
-    if (options_.bytes_per_second == 0) return;
-    paced_ += bytes;
-    std::this_thread::sleep_until(
-        start_ + std::chrono::microseconds(paced_ * 1'000'000 / options_.bytes_per_second));
   }
 
   // Step 1, before the member takes writes: nothing it holds may contradict the set.
@@ -153,11 +148,11 @@ class Rebuild {
         break;
       }
       report_.bytes_read += *got + *have;
-      pace(*got + *have);
+      pacer_.spent(*got + *have);
       if (*have == *got && std::memcmp(a.data(), b.data(), *got) == 0) continue;
       r = io_.write_at(*dst, at, a.data(), *got);
       report_.bytes_written += *got;
-      pace(*got);
+      pacer_.spent(*got);
       wrote = true;
     }
     if (r && wrote) r = io_.sync(*dst);
@@ -176,11 +171,10 @@ class Rebuild {
   VolumeSet& set_;
   size_t member_, source_;
   ResilverOptions options_;
+  Pacer pacer_;
   std::string from_, to_;
   PosixFileIo io_;
   ResilverReport report_;
-  uint64_t paced_ = 0;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace

@@ -15,70 +15,13 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "queue/volume/small_file.h"
 
 namespace postcore::volume {
 namespace {
 
 constexpr const char* kMetaName = "volume.meta";
 constexpr std::string_view kMetaMagic = "postcore-volume 1";
-
-Result<std::string> read_small_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(errno, path + ": " + std::strerror(errno));
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return make_error(e, path + ": " + std::strerror(e));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > 64 * 1024) break;  // a meta is a few dozen bytes
-  }
-  ::close(fd);
-  return out;
-}
-
-// tmp, fsync, rename, fsync of the directory: the meta is the old one or the new one.
-Result<void> write_file_durably(const std::string& dir, const std::string& name,
-                                const std::string& text) {
-  const std::string tmp = dir + "/" + name + ".tmp", path = dir + "/" + name;
-  auto fail = [&](const std::string& what) {
-    int e = errno;
-    return make_error(e, what + ": " + std::strerror(e));
-  };
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return fail(tmp);
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      auto e = fail(tmp);
-      ::close(fd);
-      return e;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    auto e = fail(tmp);
-    ::close(fd);
-    return e;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(path);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail(dir);
-  int rc = ::fsync(dfd);
-  int e = errno;
-  ::close(dfd);
-  if (rc != 0) return make_error(e, dir + ": " + std::strerror(e));
-  return {};
-}
 
 // The next line of `text` (without its '\n'), taken off the front.
 std::string_view next_line(std::string_view& text) {
@@ -99,9 +42,9 @@ Result<std::string> new_set_id() {
 
 }  // namespace
 
-size_t VolumeSet::member_roots_count(const VolumeSet& set) {
+size_t VolumeSet::present_count() const {
   size_t n = 0;
-  for (const Member& m : set.members_) n += m.state != MemberState::absent;
+  for (const Member& m : members_) n += m.state != MemberState::absent;
   return n;
 }
 
@@ -326,13 +269,13 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
                                ": no member can be trusted (see the lines above)");
   }
   log::info("volume", "volume set {}: {} of {} members healthy, generation {}", set->logical_root_,
-            healthy, member_roots_count(*set), set->generation_);
+            healthy, set->present_count(), set->generation_);
   return set;
 }
 
 size_t VolumeSet::member_count() const {
   std::lock_guard lock(mutex_);
-  return member_roots_count(*this);
+  return present_count();
 }
 
 size_t VolumeSet::healthy_count() const {
@@ -344,7 +287,7 @@ size_t VolumeSet::healthy_count() const {
 Result<void> VolumeSet::write_meta(size_t i, uint64_t generation) {
   Member& m = members_[i];
   Meta meta{set_id_, static_cast<uint32_t>(i), generation};
-  if (auto r = write_file_durably(m.root, kMetaName, format_meta(meta)); !r) return r;
+  if (auto r = write_file_durably(m.root + "/" + kMetaName, format_meta(meta)); !r) return r;
   m.generation = generation;
   return {};
 }
@@ -390,7 +333,7 @@ void VolumeSet::fail(size_t i, int error, const std::string& what) {
     return;
   }
   log::error("volume", "member {} degraded ({}); the set goes on with {} of {} members", m.root,
-             m.reason, healthy_count(), member_roots_count(*this));
+             m.reason, healthy_count(), present_count());
   // The members still in move to a new generation before anything is acknowledged
   // without this one, so it can never be mistaken for a current copy.
   raise_generation();
@@ -563,9 +506,7 @@ std::string VolumeSet::status_text_locked() const {
 
 void VolumeSet::write_status() {
   if (status_path_.empty()) return;
-  std::filesystem::path p(status_path_);
-  auto r =
-      write_file_durably(p.parent_path().string(), p.filename().string(), status_text_locked());
+  auto r = write_file_durably(status_path_, status_text_locked());
   if (!r) log::warning("volume", "cannot write {}: {}", status_path_, r.error().message);
 }
 
@@ -592,8 +533,7 @@ Result<void> record_member_edit(const std::string& edits_path, const std::string
   std::string text;
   if (auto old = read_small_file(edits_path)) text = *old;
   text += verb + " " + root + "\n";
-  std::filesystem::path p(edits_path);
-  return write_file_durably(p.parent_path().string(), p.filename().string(), text);
+  return write_file_durably(edits_path, text);
 }
 
 }  // namespace postcore::volume

@@ -141,7 +141,7 @@ class VolumeSet {
 
   VolumeSet(std::string logical_root, std::vector<std::string> roots, std::string status_path);
   Result<void> write_meta(size_t i, uint64_t generation);  // caller holds mutex_
-  static size_t member_roots_count(const VolumeSet& set);  // members that are not absent
+  size_t present_count() const;  // members that are not absent; caller holds mutex_
   void raise_generation(std::optional<uint64_t> next = std::nullopt);  // caller holds mutex_
   void write_status();                                                 // caller holds mutex_
   std::string status_text_locked() const;

@@ -1,0 +1,76 @@
+#include "queue/volume/small_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+namespace postcore::volume {
+
+Result<std::string> read_small_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(errno, path + ": " + std::strerror(errno));
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return make_error(e, path + ": " + std::strerror(e));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > 64 * 1024) break;  // a meta is a few dozen bytes
+  }
+  ::close(fd);
+  return out;
+}
+
+Result<void> write_file_durably(const std::string& path, const std::string& text) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const std::string tmp = path + ".tmp";
+  auto fail = [&](const std::string& what) {
+    int e = errno;
+    return make_error(e, what + ": " + std::strerror(e));
+  };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return fail(tmp);
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      auto e = fail(tmp);
+      ::close(fd);
+      return e;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    auto e = fail(tmp);
+    ::close(fd);
+    return e;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(path);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail(dir);
+  int rc = ::fsync(dfd);
+  int e = errno;
+  ::close(dfd);
+  if (rc != 0) return make_error(e, dir + ": " + std::strerror(e));
+  return {};
+}
+
+void Pacer::spent(uint64_t bytes) {
+  if (rate_ == 0) return;
+  total_ += bytes;
+  std::this_thread::sleep_until(start_ + std::chrono::microseconds(total_ * 1'000'000 / rate_));
+}
+
+}  // namespace postcore::volume

@@ -1,0 +1,33 @@
+// Small files the volume layer keeps beside the data (volume.meta, volume.status, the
+// resilver and membership records), and the pace at which its background jobs do I/O.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/result.h"
+
+namespace postcore::volume {
+
+// The whole of a small file (at most 64 KiB are read).
+Result<std::string> read_small_file(const std::string& path);
+
+// tmp file, fsync, rename, fsync of the directory: a reader finds the old text or the new
+// one, never part of either, also after a crash.
+Result<void> write_file_durably(const std::string& path, const std::string& text);
+
+// Keeps a background job's I/O under a rate: spent() sleeps until the bytes done so far are
+// due. A rate of 0 means no limit.
+class Pacer {
+ public:
+  explicit Pacer(uint64_t bytes_per_second) : rate_(bytes_per_second) {}
+  void spent(uint64_t bytes);
+
+ private:
+  uint64_t rate_;
+  uint64_t total_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace postcore::volume
