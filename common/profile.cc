@@ -122,9 +122,13 @@ void decode_listener(const toml::node& node, Profile& p) {
   if (!addr) fail(node, "[[listener]] needs an address");
   l.address = get_string(*addr, "address");
   unsigned char buf[16];
-  if (inet_pton(AF_INET, l.address.c_str(), buf) != 1 &&
-      inet_pton(AF_INET6, l.address.c_str(), buf) != 1)
-    fail(*addr, "address must be a numeric IPv4 or IPv6 address");
+  if (l.address == "aliases") {
+    l.on_aliases = true;
+    l.address.clear();
+  } else if (inet_pton(AF_INET, l.address.c_str(), buf) != 1 &&
+             inet_pton(AF_INET6, l.address.c_str(), buf) != 1) {
+    fail(*addr, "address must be a numeric IPv4 or IPv6 address, or \"aliases\"");
+  }
   if (auto n = t.get("port")) l.port = static_cast<uint16_t>(get_int(*n, "port", 1, 65535));
   p.listeners.push_back(l);
 }

@@ -25,7 +25,10 @@ std::string_view service_name(Service s);
 
 struct ListenerConfig {
   Service service = Service::smtp;
-  std::string address;      // numeric IP
+  std::string address;  // numeric IP; empty when on_aliases
+  // address = "aliases": listen on every IP alias (postcorectl ip) carrying this service,
+  // following them as they are added and removed.
+  bool on_aliases = false;
   uint16_t port = 0;        // standard port, before port_base
   uint16_t bound_port = 0;  // port + port_base: what is actually bound
 };

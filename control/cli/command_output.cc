@@ -104,6 +104,34 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
     out << "removal of " << reply["member"].get<std::string>() << " requested\n";
   } else if (command == "volume.scrub") {
     out << "scrub requested; postcorectl volume status shows its progress\n";
+  } else if (command == "ip.list") {
+    for (const auto& a : reply) {
+      out << a["address"].get<std::string>() << "/" << a["prefix"].get<int>() << "\tdev "
+          << a["interface"].get<std::string>() << "\t" << a["state"].get<std::string>();
+      if (!a["actual"].get<std::string>().empty())
+        out << " (on the system: " << a["actual"].get<std::string>() << ")";
+      if (!a["label"].get<std::string>().empty())
+        out << "\tlabel " << a["label"].get<std::string>();
+      if (!a["domain"].get<std::string>().empty())
+        out << "\tdomain " << a["domain"].get<std::string>();
+      if (!a["services"].empty()) out << "\tservices " << joined(a["services"], ",");
+      out << "\n";
+    }
+  } else if (command == "ip.add") {
+    out << reply["address"].get<std::string>() << "/" << reply["prefix"].get<int>() << " added on "
+        << reply["interface"].get<std::string>();
+    if (reply["announced"].get<bool>()) out << "; neighbours told";
+    if (reply.contains("announce_error"))
+      out << "; neighbours not told: " << reply["announce_error"].get<std::string>();
+    out << "\n";
+  } else if (command == "ip.remove") {
+    out << reply["address"].get<std::string>() << " removed from "
+        << reply["interface"].get<std::string>() << "\n";
+  } else if (command == "ip.sync") {
+    for (const auto& a : reply["actions"])
+      out << a["action"].get<std::string>() << " " << a["address"].get<std::string>() << " on "
+          << a["interface"].get<std::string>() << "\n";
+    if (reply["actions"].empty()) out << "the system matches the configuration\n";
   } else if (command == "status") {
     for (auto it = reply.begin(); it != reply.end(); ++it)
       out << it.key() << ": " << it.value().dump() << "\n";

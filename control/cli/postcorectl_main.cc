@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <iostream>
+#include <sstream>
 
 #include "control/api/admin_client.h"
 #include "control/cli/command_output.h"
@@ -99,6 +100,39 @@ int main(int argc, char** argv) {
   v_rm->callback(set("volume.remove", [&] { req.args = {{"member", name}}; }));
   volume->add_subcommand("scrub", "check every copy of every sealed spool file and mend bad ones")
       ->callback(set("volume.scrub"));
+  auto* ip = app.add_subcommand("ip", "IP aliases: service addresses on this machine's interfaces")
+                 ->require_subcommand(1);
+  std::vector<std::string> ip_words;
+  std::string ip_dev, ip_label, ip_domain;
+  bool ip_check = false, ip_force = false;
+  auto* ip_add = ip->add_subcommand("add", "ADDRESS/PREFIX dev IFACE: add an alias and keep it");
+  ip_add->add_option("words", ip_words, "ADDRESS/PREFIX dev IFACE")->required();
+  ip_add->add_option("--dev", ip_dev, "the interface (or `dev IFACE` after the address)");
+  ip_add->add_option("--label", ip_label, "IPv4 label (eth0:LABEL)");
+  ip_add->add_option("--domain", ip_domain, "domain whose address this is");
+  ip_add->add_option("--service", services, "services on it: smtp,submission,imap,… (all)")
+      ->delimiter(',');
+  ip_add->add_flag("--check", ip_check, "first ask (ARP/NDP) whether another host holds it");
+  ip_add->add_flag("--force", ip_force, "add it even when another host answers for it");
+  ip_add->callback(set("ip.add"));
+  auto* ip_rm = ip->add_subcommand("remove", "remove an alias from the system and the store");
+  ip_rm->add_option("address", name, "the address")->required();
+  ip_rm->add_flag("--force", ip_force, "even when it may lock you out");
+  ip_rm->callback(set("ip.remove", [&] {
+    req.args = {{"address", name}, {"force", ip_force}};
+    // The address this SSH session came in on (sshd's SSH_CONNECTION), for the guard.
+    if (const char* ssh = std::getenv("SSH_CONNECTION")) {
+      std::vector<std::string> fields;
+      std::string field;
+      for (std::istringstream in(ssh); in >> field;) fields.push_back(field);
+      if (fields.size() == 4) req.args["ssh_address"] = fields[2];
+    }
+  }));
+  ip->add_subcommand("list", "aliases: configured against present, drift shown")
+      ->callback(set("ip.list"));
+  ip->add_subcommand("sync", "make the system's aliases match the configuration")
+      ->callback(set("ip.sync"));
+
   app.add_subcommand("audit", "recent changes: who, what, when")->callback(set("audit", [&] {
     req.args["limit"] = 100;
   }));
@@ -285,6 +319,22 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     return fail(e.what(), 2);
+  }
+
+  if (req.command == "ip.add") {
+    std::string address = ip_words[0];
+    if (ip_words.size() == 3 && ip_words[1] == "dev" && ip_dev.empty())
+      ip_dev = ip_words[2];
+    else if (ip_words.size() != 1)
+      return fail("ip add: expected ADDRESS/PREFIX dev IFACE", 2);
+    if (ip_dev.empty()) return fail("ip add: which interface? (dev IFACE)", 2);
+    req.args = {{"address", address},
+                {"interface", ip_dev},
+                {"services", services},
+                {"check", ip_check},
+                {"force", ip_force}};
+    if (!ip_label.empty()) req.args["label"] = ip_label;
+    if (!ip_domain.empty()) req.args["domain"] = ip_domain;
   }
 
   // Options shared by several account commands.

@@ -122,6 +122,11 @@ class Directory {
   // objects (a forwarder or group has no password) and for a name without a domain.
   std::optional<LoginAccount> find_login(std::string_view login) const;
 
+  // The appliance's own addresses (IP aliases) and what listens on them.
+  const std::vector<ServiceAddress>& service_addresses() const { return data_.service_addresses; }
+  // The domain bound to the local address `ip` (text, as a socket reports it), or empty.
+  std::string_view domain_of_local_address(std::string_view ip) const;
+
   uint64_t version() const { return version_; }
 
   Directory(const Directory&) = delete;
@@ -147,6 +152,7 @@ class Directory {
   Result<void> link_aliases();
   Result<void> check_addresses() const;
   Result<void> parse_relay_networks();
+  Result<void> check_service_addresses();
 
   // The index of the local domain `domain` names (either case, trailing dot ignored).
   std::optional<uint32_t> find_domain(std::string_view domain) const;
@@ -162,6 +168,7 @@ class Directory {
   std::vector<Object> objects_;
   std::unordered_map<std::string_view, uint32_t> objects_by_address_;
   std::vector<IpNetwork> relay_networks_;
+  std::vector<IpAddress> service_ips_;  // parallel to data_.service_addresses
 };
 
 }  // namespace postcore::directory

@@ -42,7 +42,7 @@ Result<std::shared_ptr<const Directory>> Directory::build(DirectoryData data,
   directory->limits_ = limits;
   directory->data_ = std::move(data);
   for (auto step : {&Directory::index_domains, &Directory::index_objects, &Directory::link_aliases,
-                    &Directory::parse_relay_networks}) {
+                    &Directory::parse_relay_networks, &Directory::check_service_addresses}) {
     if (Result<void> r = (directory.get()->*step)(); !r.ok()) return r.error();
   }
   if (Result<void> r = directory->check_addresses(); !r.ok()) return r.error();
@@ -211,6 +211,34 @@ Result<void> Directory::parse_relay_networks() {
     Result<IpNetwork> network = IpNetwork::parse(cidr);
     if (!network.ok()) return invalid(network.error().message);
     relay_networks_.push_back(*network);
+  }
+  return {};
+}
+
+Result<void> Directory::check_service_addresses() {
+  service_ips_.reserve(data_.service_addresses.size());
+  for (ServiceAddress& a : data_.service_addresses) {
+    std::optional<IpAddress> ip = parse_ip_address(a.address);
+    if (!ip) return invalid("service address " + quoted(a.address) + " is not an IP address");
+    normalise_domain(a.domain);
+    if (!a.domain.empty()) {
+      std::optional<uint32_t> domain = find_domain(a.domain);
+      if (!domain)
+        return invalid("service address " + a.address + ": domain " + quoted(a.domain) +
+                       " is not a local domain");
+      a.domain = data_.domains[*domain].name;  // the greeting names the canonical domain
+    }
+    service_ips_.push_back(*ip);
+  }
+  return {};
+}
+
+std::string_view Directory::domain_of_local_address(std::string_view ip) const {
+  std::optional<IpAddress> local = parse_ip_address(ip);
+  if (!local) return {};
+  for (size_t i = 0; i < service_ips_.size(); i++) {
+    if (service_ips_[i].v6 == local->v6 && service_ips_[i].bytes == local->bytes)
+      return data_.service_addresses[i].domain;
   }
   return {};
 }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -39,6 +40,44 @@ std::optional<IpAddress> parse_ip_address(std::string_view text) {
   }
   address.v6 = true;
   return address;
+}
+
+std::string format_ip_address(const IpAddress& address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(address.v6 ? AF_INET6 : AF_INET, address.bytes.data(), text, sizeof(text));
+  return text;
+}
+
+Result<InterfaceAddress> parse_interface_address(std::string_view text) {
+  auto invalid = [&](const std::string& why) {
+    return make_error(EINVAL, "address '" + std::string(text) + "': " + why);
+  };
+  std::string_view address_text = text.substr(0, text.find('/'));
+  InterfaceAddress out;
+  out.address.v6 = address_text.find(':') != std::string_view::npos;
+  if (!pton(out.address.v6 ? AF_INET6 : AF_INET, address_text, out.address.bytes.data()))
+    return invalid("not an IPv4 or IPv6 address");
+  const int max_length = out.address.v6 ? 128 : 32;
+  out.prefix = max_length;
+  if (size_t slash = text.find('/'); slash != std::string_view::npos) {
+    std::string_view length_text = text.substr(slash + 1);
+    const char* end = length_text.data() + length_text.size();
+    auto [ptr, ec] = std::from_chars(length_text.data(), end, out.prefix);
+    if (length_text.empty() || ec != std::errc() || ptr != end || out.prefix < 1 ||
+        out.prefix > max_length)
+      return invalid("prefix length must be 1 to " + std::to_string(max_length));
+  }
+  const auto& b = out.address.bytes;
+  const bool unspecified =
+      std::all_of(b.begin(), b.begin() + max_length / 8, [](uint8_t byte) { return byte == 0; });
+  if (unspecified) return invalid("the unspecified address cannot be an alias");
+  if (out.address.v6 ? b[0] == 0xff : (b[0] & 0xf0) == 0xe0)
+    return invalid("a multicast address cannot be an alias");
+  if (!out.address.v6 && b[0] == 0xff && b[1] == 0xff && b[2] == 0xff && b[3] == 0xff)
+    return invalid("the broadcast address cannot be an alias");
+  if (out.address.v6 && b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+    return invalid("a link-local address cannot be an alias");
+  return out;
 }
 
 Result<IpNetwork> IpNetwork::parse(std::string_view cidr) {

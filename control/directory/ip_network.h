@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "common/result.h"
@@ -20,6 +21,22 @@ struct IpAddress {
 // IPv6 address ("::ffff:192.0.2.1", what a dual-stack socket reports for an IPv4 peer) is
 // taken as the IPv4 address, so that IPv4 networks match it.
 std::optional<IpAddress> parse_ip_address(std::string_view text);
+
+// inet_ntop's text: "192.0.2.1", "2001:db8::1".
+std::string format_ip_address(const IpAddress& address);
+
+// An address of an interface: the address and the prefix length of its subnet
+// ("192.0.2.10/24"). Unlike a network, host bits are what it is about.
+struct InterfaceAddress {
+  IpAddress address;
+  int prefix = 0;
+};
+
+// "192.0.2.10/24", "2001:db8::10/64"; a bare address is a host (/32, /128). Refused
+// (EINVAL, one line naming the text): anything but an IPv4 or IPv6 address, a prefix
+// outside 1–32 (1–128), the unspecified and multicast addresses, IPv4 limited broadcast
+// and IPv6 link-local addresses (an alias needs an address other hosts can route to).
+Result<InterfaceAddress> parse_interface_address(std::string_view text);
 
 class IpNetwork {
  public:

@@ -57,6 +57,15 @@ struct Group {
   std::vector<std::string> members;  // full addresses
 };
 
+// An address the appliance answers on: an IP alias the control plane keeps on an
+// interface. Listeners configured for "aliases" listen on it for its services, and a
+// domain bound to it is the name the SMTP greeting on it gives.
+struct ServiceAddress {
+  std::string address;                // numeric IP as inet_ntop writes it
+  std::string domain;                 // canonical local domain, or empty
+  std::vector<std::string> services;  // "smtp", "submission", …
+};
+
 // Everything the dataplane needs to answer RCPT: what the control plane publishes as
 // one immutable, versioned snapshot.
 struct DirectoryData {
@@ -69,6 +78,7 @@ struct DirectoryData {
   // Client networks allowed to relay to outside domains, as CIDR text ("127.0.0.0/8",
   // "2001:db8::/32"). Everyone else gets 554 5.7.1 for a non-local recipient.
   std::vector<std::string> relay_networks;
+  std::vector<ServiceAddress> service_addresses;  // sorted by address
 };
 
 }  // namespace postcore::directory

@@ -21,6 +21,7 @@ enum Section : uint8_t {
   section_forwarders = 4,
   section_groups = 5,
   section_relay_networks = 6,
+  section_service_addresses = 7,
 };
 
 // The fewest bytes one item of each section can take, so that a count can be checked
@@ -31,6 +32,7 @@ constexpr size_t kMinAccountAlias = 3 * 4;
 constexpr size_t kMinForwarder = 3 * 4;
 constexpr size_t kMinGroup = 3 * 4 + 4;
 constexpr size_t kMinString = 4;
+constexpr size_t kMinServiceAddress = 3 * 4;
 
 template <typename T>
 void put(std::string& out, T value) {
@@ -221,6 +223,23 @@ void read_relay_networks(BodyReader& r, std::vector<std::string>* out) {
   for (std::string& network : *out) r.get_string(&network, "relay network");
 }
 
+void read_service_addresses(BodyReader& r, std::vector<ServiceAddress>* out) {
+  uint32_t count = 0;
+  if (!r.begin_section(section_service_addresses, kMinServiceAddress, &count)) return;
+  out->reserve(count);
+  for (uint32_t i = 0; i < count && r.ok(); i++) {
+    ServiceAddress a;
+    r.get_string(&a.address, "service address");
+    r.get_string(&a.domain, "service address domain");
+    uint32_t services = 0;
+    if (r.get_count(kMinString, &services, "service address service count")) {
+      a.services.resize(services);
+      for (std::string& service : a.services) r.get_string(&service, "service address service");
+    }
+    out->push_back(std::move(a));
+  }
+}
+
 }  // namespace
 
 std::string encode_snapshot(const DirectoryData& data) {
@@ -272,6 +291,13 @@ std::string encode_snapshot(const DirectoryData& data) {
   }
   put_count(out, section_relay_networks, data.relay_networks.size());
   for (const std::string& network : data.relay_networks) put_string(out, network);
+  put_count(out, section_service_addresses, data.service_addresses.size());
+  for (const ServiceAddress& a : data.service_addresses) {
+    put_string(out, a.address);
+    put_string(out, a.domain);
+    put<uint32_t>(out, static_cast<uint32_t>(a.services.size()));
+    for (const std::string& service : a.services) put_string(out, service);
+  }
 
   uint64_t total = out.size() + kSnapshotTrailerSize;
   std::memcpy(out.data() + kSnapshotLengthOffset, &total, sizeof(total));
@@ -286,7 +312,7 @@ Result<SnapshotHeader> decode_snapshot_header(std::string_view header) {
   }
   if (header.substr(0, kSnapshotMagic.size()) != kSnapshotMagic) return bad(0, "wrong magic");
   uint16_t format = load<uint16_t>(header.data() + 8);
-  if (format != 1 && format != kSnapshotFormat) {
+  if (format < 1 || format > kSnapshotFormat) {
     return bad(8, "unknown format version " + std::to_string(format));
   }
   uint16_t flags = load<uint16_t>(header.data() + 10);
@@ -325,6 +351,7 @@ Result<DirectoryData> decode_snapshot(std::string_view image) {
   read_forwarders(r, &data.forwarders);
   read_groups(r, &data.groups);
   read_relay_networks(r, &data.relay_networks);
+  if (header->format >= 3) read_service_addresses(r, &data.service_addresses);
   if (!r.ok()) return r.error();
   if (r.pos() != r.end()) {
     return bad(r.pos(), std::to_string(r.end() - r.pos()) + " bytes after the last section");

@@ -15,6 +15,8 @@
 //              4 forwarders      name, domain, target
 //              5 groups          name, domain, real_name, u32 n + n members
 //              6 relay networks  cidr
+//              7 service addresses  address, domain, u32 n + n services (format 3; absent
+//                                in formats 1 and 2)
 //   last 4     CRC32C of every byte before it        u32
 // A string is a u32 length and that many bytes.
 #pragma once
@@ -30,7 +32,7 @@
 namespace postcore::directory {
 
 inline constexpr std::string_view kSnapshotMagic = "PCDIRSNP";
-inline constexpr uint16_t kSnapshotFormat = 2;  // format 1 is still read
+inline constexpr uint16_t kSnapshotFormat = 3;  // formats 1 and 2 are still read
 inline constexpr size_t kSnapshotHeaderSize = 28;
 inline constexpr size_t kSnapshotTrailerSize = 4;
 inline constexpr size_t kSnapshotVersionOffset = 12;

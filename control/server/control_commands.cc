@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "control/directory/snapshot_file.h"
+#include "control/netcfg/rtnetlink.h"
 
 namespace postcore::control {
 
@@ -40,7 +41,10 @@ ControlCommands::ControlCommands(store::Store& store, std::string snapshot_dir,
   add_name_commands();
   add_misc_commands();
   add_import_commands();
+  add_ip_commands();
 }
+
+ControlCommands::~ControlCommands() = default;
 
 void ControlCommands::add(const std::string& name, bool mutating, Handler handler) {
   commands_[name] = Command{std::move(handler), mutating};

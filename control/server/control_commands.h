@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -15,17 +16,26 @@
 #include "control/store/store.h"
 #include "queue/volume/volume_set.h"
 
+namespace postcore::netcfg {
+class Rtnetlink;
+}
+
 namespace postcore::control {
 
 class ControlCommands {
  public:
   // `data_dir`: where the dataplane reports the volume set's state (volume.status).
   ControlCommands(store::Store& store, std::string snapshot_dir, std::string data_dir = {});
+  ~ControlCommands();
 
   Result<nlohmann::json> dispatch(const Peer& peer, const std::string& command,
                                   const nlohmann::json& args);
   // Publishes the store's directory if it changed since the last publish (or never was).
   Result<void> publish_if_changed();
+  // Makes the system's IP aliases match the store (at start, and `ip sync`): adds the
+  // missing, moves the misplaced, removes postcore's own that the store no longer has.
+  // Every action is tried; the reply lists each, with its error if it failed.
+  Result<nlohmann::json> sync_ip_aliases();
 
  private:
   using Handler = std::function<Result<nlohmann::json>(const store::Actor&, RequestArgs&)>;
@@ -39,6 +49,11 @@ class ControlCommands {
   void add_name_commands();  // aliases, forwarders, groups
   void add_misc_commands();  // status, audit, relay networks, volume status
   void add_import_commands();
+  void add_ip_commands();  // commands_ip.cc
+  Result<netcfg::Rtnetlink*> netlink();
+  Result<nlohmann::json> bring_up(const store::IpAlias& alias);
+  Result<void> take_down(const std::string& address, int prefix, const std::string& interface);
+  Result<std::string> lockout_reason(const store::IpAlias& alias, const std::string& ssh_address);
   Result<volume::MemberStatus> find_member(const std::string& name) const;
   Result<void> request_volume_change(const std::string& file, const std::string& root) const;
 
@@ -48,6 +63,7 @@ class ControlCommands {
   std::map<std::string, Command> commands_;
   uint64_t published_version_ = 0;
   bool published_ = false;
+  std::unique_ptr<netcfg::Rtnetlink> netlink_;  // opened at first use
 };
 
 // JSON views of directory objects (never a password hash).

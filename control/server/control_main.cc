@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
     log::error("control", "cannot publish the directory snapshot: {}", r.error().message);
     return 1;
   }
+  // IP aliases survive reboots and restarts: the store says which there should be.
+  if (auto synced = commands.sync_ip_aliases(); !synced)
+    log::warning("control", "ip aliases not applied: {}", synced.error().message);
   control::AdminServerOptions options;
   options.socket_path = data_dir + "/control.sock";
   options.admin_group = control::group_id(group);

@@ -95,9 +95,23 @@ constexpr std::string_view kVersion2 = R"sql(
 ALTER TABLE accounts ADD COLUMN copies_to TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 3: the IP aliases the control plane keeps on the system's interfaces. The
+// bound domain follows renames by id and is cleared when the domain goes.
+constexpr std::string_view kVersion3 = R"sql(
+CREATE TABLE ip_aliases (
+  address TEXT PRIMARY KEY,
+  prefix INTEGER NOT NULL,
+  interface TEXT NOT NULL,
+  label TEXT NOT NULL DEFAULT '',
+  domain_id INTEGER REFERENCES domains (id) ON DELETE SET NULL,
+  services TEXT NOT NULL DEFAULT ''
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
+    {3, kVersion3},
 };
 
 Result<int64_t> pragma_value(SqliteDb& db, const char* pragma) {

@@ -253,6 +253,11 @@ Result<directory::DirectoryData> Store::load_directory() {
     auto networks = read_relay_networks();
     if (!networks) return networks.error();
     data.relay_networks = std::move(*networks);
+    auto aliases_on_system = read_ip_aliases();
+    if (!aliases_on_system) return aliases_on_system.error();
+    for (IpAlias& a : *aliases_on_system)
+      data.service_addresses.push_back(
+          {std::move(a.address), std::move(a.domain), std::move(a.services)});
     return {};
   };
   if (depth_ > 0) {

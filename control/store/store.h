@@ -30,6 +30,20 @@ namespace postcore::store {
 class SqliteDb;
 struct Address;
 
+// An IP alias: an address the control plane keeps on an interface for the appliance's
+// services.
+struct IpAlias {
+  std::string address;  // canonical text ("192.0.2.25", "2001:db8::25")
+  int prefix = 0;
+  std::string interface;              // "eth0"
+  std::string label;                  // IPv4 only: "eth0:web", or empty
+  std::string domain;                 // canonical domain bound to the address, or empty
+  std::vector<std::string> services;  // empty: every service
+};
+
+// The service names an IP alias may carry.
+bool known_alias_service(std::string_view name);
+
 // Who asks for a change: the peer's uid and where the request came from ("cli", "api",
 // "import:/root/cgp.tar"). Written to the audit trail with the change.
 struct Actor {
@@ -157,6 +171,14 @@ class Store {
   Result<void> remove_relay_network(const Actor& actor, std::string_view network);
   Result<std::vector<std::string>> list_relay_networks();
 
+  // IP aliases. add_ip_alias checks and canonicalises every field (the address, a label
+  // given without the interface name gets it) and stores it as given otherwise: whether
+  // the interface exists is the caller's question. EEXIST when the address is stored.
+  Result<IpAlias> add_ip_alias(const Actor& actor, IpAlias alias);
+  // Returns what was removed. ENOENT when the address is not stored.
+  Result<IpAlias> remove_ip_alias(const Actor& actor, std::string_view address);
+  Result<std::vector<IpAlias>> list_ip_aliases();
+
   // Idempotent upserts for imports: make the stored object equal to the given one
   // (aliases of a domain and members of a group as a set), creating it if needed, and
   // audit each change made. A name taken by another kind of object is EEXIST.
@@ -238,6 +260,7 @@ class Store {
   Result<std::vector<directory::Forwarder>> read_forwarders(Scope scope);
   Result<std::vector<directory::Group>> read_groups(Scope scope);
   Result<std::vector<std::string>> read_relay_networks();
+  Result<std::vector<IpAlias>> read_ip_aliases(std::string_view address = {});
 
   // Groups (store_groups.cc).
   Result<std::vector<GroupEdge>> group_edges(int64_t group_id);

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -15,7 +16,8 @@ namespace postcore::net {
 
 class KernelTransport::Listener final : public engine::Completion {
  public:
-  Listener(KernelTransport& t, int fd, ServiceHandlerFactory& f) : t_(t), fd_(fd), factory_(f) {}
+  Listener(KernelTransport& t, int fd, ServiceHandlerFactory& f, ListenerId id)
+      : t_(t), fd_(fd), factory_(f), id_(id) {}
   ~Listener() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -31,8 +33,13 @@ class KernelTransport::Listener final : public engine::Completion {
       io_uring_prep_cancel(s, this, 0);
       io_uring_sqe_set_data(s, nullptr);
     }
+    // The ring holds its own reference while the accept is in flight; closing now stops
+    // the kernel from completing handshakes nobody will accept.
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
   }
   bool idle() const { return !armed_; }
+  ListenerId id() const { return id_; }
   void complete(int res, uint32_t flags) override {
     if (!(flags & IORING_CQE_F_MORE)) armed_ = false;
     if (res >= 0) {
@@ -50,6 +57,7 @@ class KernelTransport::Listener final : public engine::Completion {
   KernelTransport& t_;
   int fd_;
   ServiceHandlerFactory& factory_;
+  ListenerId id_;
   bool armed_ = false;
   bool stopped_ = false;
 };
@@ -67,7 +75,8 @@ Result<void> KernelTransport::init() {
   return {};
 }
 
-Result<void> KernelTransport::listen(const ListenAddress& address, ServiceHandlerFactory& factory) {
+Result<ListenerId> KernelTransport::listen(const ListenAddress& address,
+                                           ServiceHandlerFactory& factory) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   int family = AF_INET;
@@ -99,9 +108,19 @@ Result<void> KernelTransport::listen(const ListenAddress& address, ServiceHandle
     return make_error(err, "listen on " + address.host + " port " + std::to_string(address.port) +
                                ": " + std::strerror(err));
   }
-  listeners_.push_back(std::make_unique<Listener>(*this, fd, factory));
+  listeners_.push_back(std::make_unique<Listener>(*this, fd, factory, next_id_++));
   listeners_.back()->arm();
-  return {};
+  return listeners_.back()->id();
+}
+
+void KernelTransport::stop_listener(ListenerId id) {
+  std::erase_if(retired_, [](const auto& l) { return l->idle(); });
+  auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                         [id](const auto& l) { return l->id() == id; });
+  if (it == listeners_.end()) return;
+  (*it)->stop();
+  retired_.push_back(std::move(*it));
+  listeners_.erase(it);
 }
 
 void KernelTransport::stop_listening() {

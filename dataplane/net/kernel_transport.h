@@ -23,6 +23,7 @@ struct ListenAddress {
 };
 
 class KernelConnection;
+using ListenerId = uint64_t;
 
 class KernelTransport {
  public:
@@ -30,8 +31,11 @@ class KernelTransport {
   ~KernelTransport();
 
   Result<void> init();  // buffer ring; call on the reactor thread after Reactor::init
-  // Binds and starts accepting; connections go to `factory`, which must outlive this.
-  Result<void> listen(const ListenAddress& address, ServiceHandlerFactory& factory);
+  // Binds and starts accepting; connections go to `factory`, which must outlive this. The
+  // address need not be up yet (IP_FREEBIND): IP aliases come and go.
+  Result<ListenerId> listen(const ListenAddress& address, ServiceHandlerFactory& factory);
+  // Closes one listener; its open connections carry on.
+  void stop_listener(ListenerId id);
   void stop_listening();  // closes every listener; open connections carry on
   size_t connection_count() const { return connections_; }
 
@@ -47,6 +51,9 @@ class KernelTransport {
   engine::Reactor& reactor_;
   BufferRing buffers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  // Stopped listeners wait here for their accept's last completion.
+  std::vector<std::unique_ptr<Listener>> retired_;
+  ListenerId next_id_ = 1;
   std::vector<KernelConnection*> dirty_;
   size_t connections_ = 0;
 };

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
+
 #include "common/log.h"
 #include "dataplane/engine/reactor.h"
 #include "dataplane/engine/uring_file_io.h"
@@ -40,6 +44,47 @@ struct Core::State {
                    {Service::submission, logins}) {}
 
   SmtpService& service(Service s) { return s == Service::submission ? submission : smtp; }
+
+  // Listeners configured for "aliases" follow the directory's service addresses: one per
+  // address that names the listener's service (or no service, meaning all of them).
+  std::map<std::pair<size_t, std::string>, net::ListenerId> alias_listeners;
+  void follow_aliases(const Profile& p, const directory::Directory* d) {
+    std::set<std::pair<size_t, std::string>> wanted;
+    for (size_t i = 0; i < p.listeners.size(); i++) {
+      const ListenerConfig& l = p.listeners[i];
+      if (!l.on_aliases || !d) continue;
+      const std::string_view name = service_name(l.service);
+      for (const auto& a : d->service_addresses()) {
+        if (a.services.empty() ||
+            std::find(a.services.begin(), a.services.end(), name) != a.services.end())
+          wanted.insert({i, a.address});
+      }
+    }
+    for (auto it = alias_listeners.begin(); it != alias_listeners.end();) {
+      if (wanted.count(it->first)) {
+        ++it;
+        continue;
+      }
+      transport.stop_listener(it->second);
+      log::info("server", "{} listener on {} closed",
+                service_name(p.listeners[it->first.first].service), it->first.second);
+      it = alias_listeners.erase(it);
+    }
+    for (const auto& key : wanted) {
+      if (alias_listeners.count(key)) continue;
+      const ListenerConfig& l = p.listeners[key.first];
+      auto id = transport.listen({key.second, l.bound_port}, service(l.service));
+      if (!id) {
+        log::warning("server", "{} listener on alias {}: {}", service_name(l.service), key.second,
+                     id.error().message);
+        continue;
+      }
+      alias_listeners[key] = *id;
+      if (reactor.core_index() == 0)
+        log::info("server", "{} listening on alias {} port {}", service_name(l.service), key.second,
+                  l.bound_port);
+    }
+  }
 
   // Every second: members that stopped answering are found (MirroredFileIo::tick).
   engine::Timer volume_tick{[this] {
@@ -82,9 +127,11 @@ void Core::run(std::promise<Result<void>> started) {
   // The shard logs what recovery found, corruption loudly.
   if (auto r = state->transport.init(); !r) return fail("transport", r.error());
   for (const auto& l : profile_.listeners) {
+    if (l.on_aliases) continue;
     if (auto r = state->transport.listen({l.address, l.bound_port}, state->service(l.service)); !r)
       return fail(std::string(service_name(l.service)) + " listener", r.error());
   }
+  state->follow_aliases(profile_, initial_directory_.get());
   State* s = state.get();
   // Group commit: everything that completed in this iteration shares one fdatasync.
   // A member that stops answering must not block the reactor when others can go on.
@@ -122,7 +169,8 @@ void Core::stop() {
 
 void Core::set_directory(std::shared_ptr<const directory::Directory> directory) {
   if (State* s = state_.load(std::memory_order_acquire))
-    s->reactor.post([s, d = std::move(directory)]() mutable {
+    s->reactor.post([this, s, d = std::move(directory)]() mutable {
+      s->follow_aliases(profile_, d.get());
       s->smtp.set_directory(d);
       s->submission.set_directory(std::move(d));
     });

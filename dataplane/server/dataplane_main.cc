@@ -1,6 +1,7 @@
 // postcore-dataplane: the composition root of the dataplane process. Started and
 // supervised by `postcore up`; runs one Core per configured reactor until SIGTERM.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/capabilities.h"
 #include "common/log.h"
 #include "common/profile.h"
 #include "dataplane/server/core.h"
@@ -66,6 +68,11 @@ int main(int argc, char** argv) {
   // Stop with the supervisor even if it is killed outright.
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() == 1) return 1;
+  // Only the control plane changes the network configuration.
+  if (auto r = drop_capabilities({CAP_NET_ADMIN, CAP_NET_RAW}); !r) {
+    log::error("dataplane", "{}", r.error().message);
+    return 1;
+  }
 
   ProfileOverrides overrides;
   if (!data_dir.empty()) overrides.data_dir = data_dir;

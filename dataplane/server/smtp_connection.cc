@@ -11,7 +11,8 @@ SmtpConnection::SmtpConnection(SmtpService& service, net::Connection& connection
                                std::string refusal)
     : service_(service),
       connection_(connection),
-      session_(service.config_for(connection.peer_address()), *this, connection.peer_address()),
+      session_(service.config_for(connection.peer_address(), connection.local_address()), *this,
+               connection.peer_address()),
       admitted_(admitted),
       refusal_(std::move(refusal)),
       idle_timer_([this] { on_timeout(); }),

@@ -57,8 +57,14 @@ SmtpService::~SmtpService() {
   link_->detach();
 }
 
-smtp::Config SmtpService::config_for(std::string_view peer_address) const {
+smtp::Config SmtpService::config_for(std::string_view peer_address,
+                                     std::string_view local_address) const {
   smtp::Config c = config_;
+  // An IP alias bound to a domain answers as that domain: greeting, EHLO and Received.
+  if (directory_) {
+    std::string_view domain = directory_->domain_of_local_address(local_address);
+    if (!domain.empty()) c.hostname = domain;
+  }
   // No TLS yet: every connection is plaintext.
   bool may_send_password = plaintext_ == PlaintextAuth::always ||
                            (plaintext_ == PlaintextAuth::loopback && is_loopback(peer_address));

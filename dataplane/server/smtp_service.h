@@ -56,7 +56,7 @@ class SmtpService final : public net::ServiceHandlerFactory {
   friend class SmtpConnection;
   bool is_local_domain(std::string_view domain) const;
   // The configuration for one client: AUTH is offered only where passwords may travel.
-  smtp::Config config_for(std::string_view peer_address) const;
+  smtp::Config config_for(std::string_view peer_address, std::string_view local_address) const;
 
   engine::Reactor& reactor_;
   smtp::Config config_;

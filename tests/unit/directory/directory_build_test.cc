@@ -104,6 +104,21 @@ const BadCase kBadCases[] = {
     {"relay network that is no address",
      [](DirectoryData& d) { d.relay_networks.push_back("localhost"); },
      "relay network 'localhost': not an IPv4 or IPv6 address"},
+    {"service address that is no IP address",
+     [](DirectoryData& d) {
+       d.service_addresses.push_back({"mail.example.com", "", {"smtp"}});
+     },
+     "directory: service address 'mail.example.com' is not an IP address"},
+    {"service address with a prefix",
+     [](DirectoryData& d) {
+       d.service_addresses.push_back({"192.0.2.26/24", "", {}});
+     },
+     "directory: service address '192.0.2.26/24' is not an IP address"},
+    {"service address bound to a domain that is not local",
+     [](DirectoryData& d) {
+       d.service_addresses.push_back({"192.0.2.26", "nowhere.example", {}});
+     },
+     "directory: service address 192.0.2.26: domain 'nowhere.example' is not a local domain"},
 };
 
 class BuildRejects : public ::testing::TestWithParam<BadCase> {};

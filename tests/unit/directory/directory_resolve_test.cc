@@ -428,5 +428,56 @@ TEST(Resolve, SharedDirectoryAnswersFromManyThreadsAlike) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
+// The SMTP greeting on an alias names the alias's domain: the dataplane asks with the
+// local address as its socket reports it, so every textual form of an address matches.
+TEST(LocalAddress, FindsTheBoundDomainWhateverTheText) {
+  DirectoryData data = testing::sample_directory();
+  data.service_addresses[1].domain = "Catchall.TEST.";
+  auto built = Directory::build(std::move(data));
+  ASSERT_TRUE(built.ok()) << built.error().message;
+  const Directory& d = **built;
+  const struct {
+    const char* local;
+    const char* domain;
+  } cases[] = {
+      {"192.0.2.25", "example.com"},
+      {"::ffff:192.0.2.25", "example.com"},  // a dual-stack socket's IPv4 peer
+      {"2001:db8::25", "catchall.test"},
+      {"2001:DB8:0::25", "catchall.test"},
+      {"2001:0db8:0000:0000:0000:0000:0000:0025", "catchall.test"},
+      {"2001:db8::25%eth0", "catchall.test"},
+      {"192.0.2.26", ""},
+      {"2001:db8::26", ""},
+      {"192.0.2.2", ""},
+      // The same 16 bytes as 192.0.2.25 is stored in, but IPv6: families never match.
+      {"c000:219::", ""},
+      {"::192.0.2.25", ""},
+      {"garbage", ""},
+      {"192.0.2.25 ", ""},
+      {"", ""},
+  };
+  for (const auto& c : cases) EXPECT_EQ(d.domain_of_local_address(c.local), c.domain) << c.local;
+}
+
+// Bound through one of its domain's aliases, an address still greets with the canonical name.
+TEST(LocalAddress, ADomainAliasMeansItsCanonicalDomain) {
+  DirectoryData data = testing::sample_directory();
+  data.service_addresses[1].domain = "Example.ORG";
+  auto built = Directory::build(std::move(data));
+  ASSERT_TRUE(built.ok()) << built.error().message;
+  EXPECT_EQ((*built)->domain_of_local_address("2001:db8::25"), "example.com");
+}
+
+TEST(LocalAddress, UnboundAndAbsentAddressesHaveNoDomain) {
+  auto d = sample();
+  EXPECT_EQ(d->domain_of_local_address("192.0.2.25"), "example.com");
+  EXPECT_EQ(d->domain_of_local_address("2001:db8::25"), "");
+  ASSERT_EQ(d->service_addresses().size(), 2u);
+  EXPECT_EQ(d->service_addresses()[1].services, std::vector<std::string>{"smtp"});
+  auto empty = Directory::build(DirectoryData{});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ((*empty)->domain_of_local_address("192.0.2.25"), "");
+}
+
 }  // namespace
 }  // namespace postcore::directory

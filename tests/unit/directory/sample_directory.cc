@@ -56,6 +56,8 @@ DirectoryData sample_directory() {
       {"postmaster", "pmgroup.test", "", {"alice@example.com"}},
   };
   d.relay_networks = {"192.0.2.0/24", "10.0.0.0/8", "2001:db8::/32", "::1"};
+  d.service_addresses = {{"192.0.2.25", "example.com", {"smtp", "submission"}},
+                         {"2001:db8::25", "", {"smtp"}}};
   return d;
 }
 
@@ -68,6 +70,9 @@ bool same_data(const DirectoryData& a, const DirectoryData& b) {
   auto alias = [](const AccountAlias& x) { return std::tie(x.name, x.domain, x.account); };
   auto forwarder = [](const Forwarder& x) { return std::tie(x.name, x.domain, x.target); };
   auto group = [](const Group& x) { return std::tie(x.name, x.domain, x.real_name, x.members); };
+  auto service_address = [](const ServiceAddress& x) {
+    return std::tie(x.address, x.domain, x.services);
+  };
   auto same_list = [](const auto& xs, const auto& ys, auto key) {
     if (xs.size() != ys.size()) return false;
     for (size_t i = 0; i < xs.size(); i++) {
@@ -79,7 +84,8 @@ bool same_data(const DirectoryData& a, const DirectoryData& b) {
          same_list(a.accounts, b.accounts, account) &&
          same_list(a.account_aliases, b.account_aliases, alias) &&
          same_list(a.forwarders, b.forwarders, forwarder) && same_list(a.groups, b.groups, group) &&
-         a.relay_networks == b.relay_networks;
+         a.relay_networks == b.relay_networks &&
+         same_list(a.service_addresses, b.service_addresses, service_address);
 }
 
 }  // namespace postcore::directory::testing

@@ -124,17 +124,32 @@ TEST(SnapshotCodec, BytesAfterTheLastSectionAreRejected) {
       "directory snapshot: 2 bytes after the last section at byte " + std::to_string(body_end));
 }
 
+// Format 2 (before service addresses) is still read: the same image without section 7.
+TEST(SnapshotCodec, FormatTwoStillReads) {
+  DirectoryData data = sample_directory();
+  data.service_addresses.clear();
+  std::string image = encode_snapshot(data);
+  const size_t section_at = image.size() - kSnapshotTrailerSize - 5;
+  ASSERT_EQ(image.substr(section_at, 5), std::string("\x07\0\0\0\0", 5));
+  std::string v2 = image.erase(section_at, 5);
+  v2[8] = 2;
+  Result<DirectoryData> decoded = decode_snapshot(reseal(v2));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_TRUE(same_data(*decoded, data));
+}
+
 // Format 1 (before accounts had copies) is still read: the same image without the copy
-// count after each account.
+// count after each account (and without section 7).
 TEST(SnapshotCodec, FormatOneStillReads) {
   DirectoryData data;
   data.version = 9;
   data.domains = {{"example.com", {}, ""}};
   data.accounts = {{"alice", "example.com", "Alice", "$6$s$h", kAllServices, 5, {}}};
   std::string image = encode_snapshot(data);
-  // After the account come sections 3 to 6, empty (a tag and a zero count each), then the CRC.
-  const size_t copy_count_at = image.size() - kSnapshotTrailerSize - 4 * 5 - 4;
+  // After the account come sections 3 to 7, empty (a tag and a zero count each), then the CRC.
+  const size_t copy_count_at = image.size() - kSnapshotTrailerSize - 5 * 5 - 4;
   ASSERT_EQ(image.substr(copy_count_at, 5), std::string("\0\0\0\0\x03", 5));
+  image.erase(image.size() - kSnapshotTrailerSize - 5, 5);
   std::string v1 = image.erase(copy_count_at, 4);
   v1[8] = 1;
   Result<DirectoryData> decoded = decode_snapshot(reseal(v1));
@@ -162,7 +177,7 @@ TEST(SnapshotCodec, ErrorsNameTheOffset) {
   std::memset(zero_length.data() + kSnapshotLengthOffset, 0, sizeof(uint64_t));
   const Damage cases[] = {
       {"magic", patched(0, 'X'), "wrong magic at byte 0"},
-      {"format", patched(8, 3), "unknown format version 3 at byte 8"},
+      {"format", patched(8, 4), "unknown format version 4 at byte 8"},
       {"flags", patched(11, 1), "unknown flags 256 at byte 10"},
       {"crc", patched(image.size() - 1, static_cast<char>(image.back() ^ 1)),
        "CRC mismatch at byte " + std::to_string(image.size() - 4)},

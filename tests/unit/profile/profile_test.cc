@@ -77,7 +77,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[[listener]]\nservice = \"gopher\"\naddress = \"127.0.0.1\"\n",
                 "bad.toml:2:11: unknown service 'gopher' (this version serves smtp, submission)"},
         BadCase{"[[listener]]\nservice = \"smtp\"\naddress = \"localhost\"\n",
-                "bad.toml:3:11: address must be a numeric IPv4 or IPv6 address"},
+                "bad.toml:3:11: address must be a numeric IPv4 or IPv6 address, or \"aliases\""},
         BadCase{"[smtp]\nmax_message_size = \"10Q\"\n",
                 "bad.toml:2:20: max_message_size: unknown size unit 'Q'"},
         BadCase{"[smtp]\nmax_expanded_recipients = 0\n",

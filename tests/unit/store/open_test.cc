@@ -172,14 +172,14 @@ TEST(MigrateTest, ALaterTableIsOneMoreStep) {
   }
   std::vector<Migration> steps(schema_migrations().begin(), schema_migrations().end());
   const int next = steps.back().version + 1;
-  steps.push_back({next, "CREATE TABLE ip_aliases (address TEXT PRIMARY KEY)"});
+  steps.push_back({next, "CREATE TABLE routes (domain TEXT PRIMARY KEY)"});
   auto db = SqliteDb::open(path, 1000);
   ASSERT_TRUE(db.ok());
   auto migrated = migrate(**db, steps);
   ASSERT_TRUE(migrated.ok()) << migrated.error().message;
   EXPECT_EQ(*migrated, next);
   EXPECT_EQ(query_text(path, "SELECT count(*) FROM domain_names"), "1");
-  EXPECT_EQ(query_text(path, "SELECT count(*) FROM ip_aliases"), "0");
+  EXPECT_EQ(query_text(path, "SELECT count(*) FROM routes"), "0");
   // This build's Store does not know that step, so it now refuses the file.
   auto refused = Store::open(path);
   ASSERT_FALSE(refused.ok());
