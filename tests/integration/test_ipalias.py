@@ -9,6 +9,7 @@ test is skipped with the reason."""
 import ctypes
 import json
 import os
+import signal
 import smtplib
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import time
 import unittest
 
 import rtnl
-from harness import Appliance
+from harness import Appliance, wait_unix_socket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLONE_NEWNET = 0x40000000
@@ -241,6 +242,18 @@ class IpAliases(unittest.TestCase):
         self.assertEqual({a['state'] for a in self.ip_list().values()}, {'up'})
         self.assertIn('the system matches the configuration', app.ctl('ip', 'sync').stdout)
         sh('ip', 'address', 'del', '10.199.0.73/24', 'dev', OURS)
+        # The control plane alone killed and restarted by the supervisor puts back what
+        # went missing meanwhile.
+        control = app.child_pid('postcore-control')
+        os.kill(control, signal.SIGKILL)
+        sh('ip', 'address', 'del', '10.199.0.70/24', 'dev', OURS)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and '10.199.0.70' not in system_addresses():
+            time.sleep(0.1)
+        self.assertEqual(system_addresses().get('10.199.0.70'), (24, 0x70))
+        self.assertNotEqual(app.child_pid('postcore-control'), control)
+        self.assertTrue(wait_unix_socket(os.path.join(app.data_dir, 'control.sock'),
+                                         time.monotonic() + 15))
 
     def sniff(self, seconds, action):
         sniffer = subprocess.Popen(
