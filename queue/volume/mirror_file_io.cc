@@ -1,6 +1,7 @@
 #include "queue/volume/mirror_file_io.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bitset>
@@ -10,6 +11,7 @@
 #include <optional>
 
 #include "common/log.h"
+#include "queue/volume/posix_file_io.h"
 
 namespace postcore::volume {
 
@@ -32,6 +34,19 @@ bool is_device_error(int error) {
   }
 }
 
+namespace {
+
+// A member call that gives no value.
+template <typename Body>
+MemberCalls::Call no_value(Body body) {
+  return [body = std::move(body)]() -> Result<int> {
+    if (Result<void> r = body(); !r) return r.error();
+    return -1;
+  };
+}
+
+}  // namespace
+
 struct MirroredFileIo::AsyncOp {
   IoCallback done;
   int success = 0;  // what the caller is told when some member succeeded
@@ -46,7 +61,13 @@ struct MirroredFileIo::AsyncOp {
 
 MirroredFileIo::MirroredFileIo(std::shared_ptr<VolumeSet> set, FileIo& under, Defer defer,
                                std::chrono::milliseconds timeout)
-    : set_(std::move(set)), under_(under), defer_(std::move(defer)), timeout_(timeout) {}
+    : set_(std::move(set)),
+      under_(under),
+      // Plain system calls hold no state of the FileIo: safe on the members' threads, and
+      // even for a call that returns after this FileIo is gone.
+      syscalls_(dynamic_cast<SyscallFileIo*>(&under) != nullptr),
+      defer_(std::move(defer)),
+      timeout_(timeout) {}
 
 MirroredFileIo::~MirroredFileIo() {
   for (size_t fd = 0; fd < handles_.size(); fd++)
@@ -74,19 +95,19 @@ bool MirroredFileIo::device_failure(size_t m, int error, const std::string& what
 
 // A member being rebuilt gets every file that is written, created where it is missing (with
 // its directories): the rebuild copies what was there before, the writes add what comes.
-Result<void> MirroredFileIo::open_for_rebuild(Handle& h, size_t m) {
-  if ((h.flags & O_ACCMODE) == O_RDONLY) return {};  // read-only: nothing to write there
+Result<MemberCalls::Call> MirroredFileIo::rebuild_open(const Handle& h, size_t m) {
+  if ((h.flags & O_ACCMODE) == O_RDONLY) return MemberCalls::Call(nullptr);  // nothing to write
   auto p = member_path(m, *h.path);
   if (!p) return p.error();
-  const std::string& root = set_->member_root(m);
-  for (size_t slash = p->find('/', root.size() + 1); slash != std::string::npos;
-       slash = p->find('/', slash + 1)) {
-    if (auto r = under_.mkdir(p->substr(0, slash)); !r) return r;
-  }
-  auto fd = under_.open(*p, (h.flags & ~(O_EXCL | O_TRUNC)) | O_CREAT, h.mode ? h.mode : 0640);
-  if (!fd) return fd.error();
-  h.fds[m] = *fd;
-  return {};
+  return MemberCalls::Call([io = &under_, path = *p, root_size = set_->member_root(m).size(),
+                            flags = (h.flags & ~(O_EXCL | O_TRUNC)) | O_CREAT,
+                            mode = h.mode ? h.mode : 0640]() -> Result<int> {
+    for (size_t slash = path.find('/', root_size + 1); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      if (auto r = io->mkdir(path.substr(0, slash)); !r) return r.error();
+    }
+    return io->open(path, flags, mode);
+  });
 }
 
 // When members went out or came in since the last call: closes the open files on members
@@ -107,7 +128,12 @@ void MirroredFileIo::sync_epoch() {
       }
       if (h->fds[m] < 0 && set_->writable(m)) {
         h->incarnations[m] = incarnation;
-        if (auto r = open_for_rebuild(*h, m); !r) device_failure(m, r.error().code, *h->path);
+        auto call = rebuild_open(*h, m);
+        Result<int> fd = !call ? Result<int>(call.error()) : *call ? (*call)() : Result<int>(-1);
+        if (!fd)
+          device_failure(m, fd.error().code, *h->path);
+        else
+          h->fds[m] = *fd;
       }
     }
   }
@@ -126,13 +152,49 @@ size_t MirroredFileIo::next_reader() {
 }
 
 Result<void> MirroredFileIo::on_all(const std::string& what,
-                                    const std::function<Result<void>(size_t)>& op) {
+                                    const std::function<Result<MemberCalls::Call>(size_t)>& prepare,
+                                    const std::function<void(size_t, int)>& accept) {
   sync_epoch();
+  const size_t n = set_->size();
+  std::vector<MemberCalls::Call> calls(n);
+  std::vector<std::optional<Result<int>>> results(n);
+  size_t taking = 0;
+  for (size_t m = 0; m < n; m++) {
+    if (!set_->writable(m)) continue;
+    auto call = prepare(m);
+    if (!call)
+      results[m] = call.error();
+    else if (*call)
+      calls[m] = std::move(*call), taking++;
+    else
+      results[m] = -1;  // nothing to do on this member
+  }
+  if (syscalls_ && taking > 1) {
+    // At once, and bounded: a member that does not answer in time is degraded below.
+    auto answers = member_calls_.run(calls, timeout_, [](int fd) {
+      if (fd >= 0) ::close(fd);
+    });
+    for (size_t m = 0; m < n; m++) {
+      if (!calls[m]) continue;
+      if (answers[m]) {
+        results[m] = std::move(*answers[m]);
+        continue;
+      }
+      log::error("volume", "member {}: no answer to {} in {} ms", set_->member_root(m), what,
+                 timeout_.count());
+      results[m] = make_error(ETIMEDOUT, "no answer");
+    }
+  } else {
+    for (size_t m = 0; m < n; m++)
+      if (calls[m]) results[m] = calls[m]();
+  }
+
   std::vector<std::pair<size_t, Error>> failures;
   bool any_ok = false;
-  for (size_t m = 0; m < set_->size(); m++) {
-    if (!set_->writable(m)) continue;
-    Result<void> r = op(m);
+  for (size_t m = 0; m < n; m++) {
+    if (!results[m]) continue;
+    const Result<int>& r = *results[m];
+    if (r && accept) accept(m, *r);
     if (!set_->healthy(m)) {
       // Being rebuilt: it may not have the file yet, which the rebuild sees to; only a
       // device error counts.
@@ -163,15 +225,16 @@ Result<int> MirroredFileIo::open(const std::string& path, int flags, mode_t mode
   h->path = std::make_shared<const std::string>(path);
   h->flags = flags;
   h->mode = mode;
-  auto r = on_all("open " + path, [&](size_t m) -> Result<void> {
-    if (!set_->healthy(m)) return open_for_rebuild(*h, m);
-    auto p = member_path(m, path);
-    if (!p) return p.error();
-    auto fd = under_.open(*p, flags, mode);
-    if (!fd) return fd.error();
-    h->fds[m] = *fd;
-    return {};
-  });
+  auto r = on_all(
+      "open " + path,
+      [&](size_t m) -> Result<MemberCalls::Call> {
+        if (!set_->healthy(m)) return rebuild_open(*h, m);
+        auto p = member_path(m, path);
+        if (!p) return p.error();
+        return MemberCalls::Call(
+            [io = &under_, p = *p, flags, mode] { return io->open(p, flags, mode); });
+      },
+      [&](size_t m, int fd) { h->fds[m] = fd; });
   if (!r) {
     for (int fd : h->fds)
       if (fd >= 0) (void)under_.close(fd);
@@ -320,27 +383,32 @@ Result<size_t> MirroredFileIo::read_checked(int fd, uint64_t offset, void* buf, 
 Result<void> MirroredFileIo::write_at(int fd, uint64_t offset, const void* data, size_t len) {
   Handle* h = handle(fd);
   if (!h) return make_error(EBADF, "write: bad descriptor");
-  return on_all("write to " + *h->path, [&](size_t m) -> Result<void> {
+  // Copied once for all members: a call may outlive this one (see MemberCalls).
+  auto bytes = std::make_shared<const std::string>(static_cast<const char*>(data), len);
+  return on_all("write to " + *h->path, [&](size_t m) -> Result<MemberCalls::Call> {
     if (h->fds[m] < 0) return make_error(EBADF, "not open on this member");
-    return under_.write_at(h->fds[m], offset, data, len);
+    return MemberCalls::Call([io = &under_, fd = h->fds[m], offset, bytes]() -> Result<int> {
+      if (auto r = io->write_at(fd, offset, bytes->data(), bytes->size()); !r) return r.error();
+      return -1;
+    });
   });
 }
 
 Result<void> MirroredFileIo::truncate(int fd, uint64_t len) {
   Handle* h = handle(fd);
   if (!h) return make_error(EBADF, "truncate: bad descriptor");
-  return on_all("truncate " + *h->path, [&](size_t m) -> Result<void> {
+  return on_all("truncate " + *h->path, [&](size_t m) -> Result<MemberCalls::Call> {
     if (h->fds[m] < 0) return make_error(EBADF, "not open on this member");
-    return under_.truncate(h->fds[m], len);
+    return no_value([io = &under_, fd = h->fds[m], len] { return io->truncate(fd, len); });
   });
 }
 
 Result<void> MirroredFileIo::sync(int fd) {
   Handle* h = handle(fd);
   if (!h) return make_error(EBADF, "sync: bad descriptor");
-  return on_all("sync " + *h->path, [&](size_t m) -> Result<void> {
+  return on_all("sync " + *h->path, [&](size_t m) -> Result<MemberCalls::Call> {
     if (h->fds[m] < 0) return make_error(EBADF, "not open on this member");
-    return under_.sync(h->fds[m]);
+    return no_value([io = &under_, fd = h->fds[m]] { return io->sync(fd); });
   });
 }
 
@@ -351,36 +419,36 @@ Result<void> MirroredFileIo::mkdir(const std::string& path) {
   if (root.compare(0, path.size(), path) == 0 &&
       (path.size() == root.size() || root[path.size()] == '/' || path == "/"))
     return {};
-  return on_all("mkdir " + path, [&](size_t m) -> Result<void> {
+  return on_all("mkdir " + path, [&](size_t m) -> Result<MemberCalls::Call> {
     auto p = member_path(m, path);
     if (!p) return p.error();
-    return under_.mkdir(*p);
+    return no_value([io = &under_, p = *p] { return io->mkdir(p); });
   });
 }
 
 Result<void> MirroredFileIo::sync_dir(const std::string& path) {
-  return on_all("sync of " + path, [&](size_t m) -> Result<void> {
+  return on_all("sync of " + path, [&](size_t m) -> Result<MemberCalls::Call> {
     auto p = member_path(m, path);
     if (!p) return p.error();
-    return under_.sync_dir(*p);
+    return no_value([io = &under_, p = *p] { return io->sync_dir(p); });
   });
 }
 
 Result<void> MirroredFileIo::rename(const std::string& from, const std::string& to) {
-  return on_all("rename " + from, [&](size_t m) -> Result<void> {
+  return on_all("rename " + from, [&](size_t m) -> Result<MemberCalls::Call> {
     auto f = member_path(m, from);
     if (!f) return f.error();
     auto t = member_path(m, to);
     if (!t) return t.error();
-    return under_.rename(*f, *t);
+    return no_value([io = &under_, f = *f, t = *t] { return io->rename(f, t); });
   });
 }
 
 Result<void> MirroredFileIo::unlink(const std::string& path) {
-  return on_all("unlink " + path, [&](size_t m) -> Result<void> {
+  return on_all("unlink " + path, [&](size_t m) -> Result<MemberCalls::Call> {
     auto p = member_path(m, path);
     if (!p) return p.error();
-    return under_.unlink(*p);
+    return no_value([io = &under_, p = *p] { return io->unlink(p); });
   });
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "queue/volume/file_io.h"
+#include "queue/volume/member_calls.h"
 #include "queue/volume/volume_set.h"
 
 namespace postcore::volume {
@@ -73,8 +74,9 @@ class MirroredFileIo final : public FileIo {
   // Called now and then (every second) on this instance's thread: a member that has not
   // answered a write or datasync within the timeout (a disk that stopped answering, a
   // frozen file system) is degraded and the operation completes with the other members.
-  // Its answer, if it ever comes, is ignored. Synchronous calls (open, fsync at segment
-  // rotation) cannot be timed out this way and still wait.
+  // Its answer, if it ever comes, is ignored. The synchronous calls (open, fsync at
+  // segment rotation, rename …) of a set of more than one member run on each member's
+  // thread (MemberCalls) and are bounded by the same timeout.
   void tick(std::chrono::steady_clock::time_point now);
 
  private:
@@ -91,11 +93,15 @@ class MirroredFileIo final : public FileIo {
   Handle* handle(int fd);
   // Takes member `m` out for `error` on `what` when the error is the device's.
   bool device_failure(size_t m, int error, const std::string& what);
-  // Runs `op` on every healthy member; returns the first healthy member's result, after
-  // taking members that failed with a device error out. EIO when none is healthy.
-  Result<void> on_all(const std::string& what, const std::function<Result<void>(size_t)>& op);
+  // Runs on every member that takes writes the call `prepare` makes for it (none: nothing
+  // to do there), and hands what each answered in time to `accept`. Succeeds when a
+  // healthy member did, after taking members that failed with a device error (or did not
+  // answer within the timeout) out. EIO when none is healthy.
+  Result<void> on_all(const std::string& what,
+                      const std::function<Result<MemberCalls::Call>(size_t)>& prepare,
+                      const std::function<void(size_t, int)>& accept = nullptr);
   size_t next_reader();
-  Result<void> open_for_rebuild(Handle& h, size_t m);
+  Result<MemberCalls::Call> rebuild_open(const Handle& h, size_t m);
   void sync_epoch();
   // The member that holds copy `copy` of `h`, if there is one.
   std::optional<size_t> copy_member(const Handle& h, size_t copy) const;
@@ -111,6 +117,8 @@ class MirroredFileIo final : public FileIo {
 
   std::shared_ptr<VolumeSet> set_;
   FileIo& under_;
+  const bool syscalls_;  // under_ is a SyscallFileIo: member calls may go to threads
+  MemberCalls member_calls_;
   Defer defer_;
   std::vector<std::unique_ptr<Handle>> handles_;  // index = fd handed out
   std::vector<int> free_handles_;

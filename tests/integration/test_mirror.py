@@ -329,9 +329,8 @@ class Mirror(unittest.TestCase):
     def test_disk_that_stops_answering_is_taken_out(self):
         mount_point = self.loop_member('disk2', '\nio_timeout_seconds = 2')
         self.app.start()
-        # Messages first, on new connections until every core's shard has its segment open:
-        # opening a file is a synchronous call, which a frozen file system would hold up
-        # (see mirror_file_io.h).
+        # Messages first, on new connections until every core's shard has its segment open,
+        # so that this test is about the writes (the next one freezes before the opens).
         acked = []
         spool = os.path.join(mount_point, 'spool')
         for _ in range(64):
@@ -352,6 +351,32 @@ class Mirror(unittest.TestCase):
         finally:
             subprocess.run(['fsfreeze', '-u', mount_point], capture_output=True)
         self.assert_all_stored(acked)
+        self.assertEqual(self.app.stop(), 0, self.app.read_log())
+
+    def test_frozen_disk_holds_up_no_segment_open_or_rotation(self):
+        # Frozen before any segment is open, with segments small enough that they rotate
+        # while it stays frozen: the opens and fsyncs of a rotation are synchronous calls,
+        # bounded by the same timeout as the writes.
+        mount_point = self.loop_member('disk2', '\nio_timeout_seconds = 2')
+        with open(self.app.profile) as f:
+            profile = f.read()
+        with open(self.app.profile, 'w') as f:
+            f.write(profile.replace('segment_size = "64M"', 'segment_size = "1M"'))
+        self.app.start()
+        frozen = subprocess.run(['fsfreeze', '-f', mount_point], capture_output=True, text=True)
+        if frozen.returncode != 0:
+            self.skipTest('fsfreeze: ' + frozen.stderr.strip())
+        acked = []
+        try:
+            for _ in range(6):
+                acked += send(self.app, 10, size=100_000)
+            self.wait_state('disk2', 'degraded')
+            self.assertIn('timed out', self.volume_status()['disk2']['reason'])
+        finally:
+            subprocess.run(['fsfreeze', '-u', mount_point], capture_output=True)
+        self.assertEqual(len(acked), 60)
+        self.assert_all_stored(acked)
+        self.assertIn('no answer to open', self.app.read_log())
         self.assertEqual(self.app.stop(), 0, self.app.read_log())
 
     def test_members_are_added_and_removed(self):

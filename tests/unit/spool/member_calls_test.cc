@@ -1,0 +1,226 @@
+// Synchronous calls of a mirrored set are bounded: a member whose disk stops answering an
+// open or an fsync is degraded after the timeout and the call completes on the others, over
+// real files. The disk that stops answering is a SyscallFileIo that blocks its calls on one
+// member until the test lets them go.
+#include "queue/volume/member_calls.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "queue/volume/mirror_file_io.h"
+#include "queue/volume/posix_file_io.h"
+
+namespace postcore::volume {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A gate the test holds shut until it lets everything waiting at it through.
+class Gate {
+ public:
+  void wait() {
+    std::unique_lock lock(mu_);
+    waiting_++;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  bool someone_waits_within(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, limit, [&] { return waiting_ > 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool open_ = false;
+  int waiting_ = 0;
+};
+
+TEST(MemberCalls, AMemberThatDoesNotAnswerIsGivenUpAndItsLateValueDiscarded) {
+  MemberCalls calls;
+  Gate gate;
+  std::atomic<int> discarded{0};
+  std::vector<MemberCalls::Call> batch(3);
+  batch[0] = [] { return Result<int>(10); };
+  batch[1] = [&] {
+    gate.wait();
+    return Result<int>(42);
+  };
+  batch[2] = [] { return Result<int>(make_error(EIO, "broken")); };
+  auto answers = calls.run(batch, 200ms, [&](int value) { discarded = value; });
+  ASSERT_EQ(answers.size(), 3u);
+  ASSERT_TRUE(answers[0] && *answers[0]);
+  EXPECT_EQ(**answers[0], 10);
+  EXPECT_FALSE(answers[1]);
+  ASSERT_TRUE(answers[2]);
+  EXPECT_EQ(answers[2]->error().code, EIO);
+
+  // The next call for the stuck member waits behind it, is given up too, and never runs.
+  std::atomic<bool> ran{false};
+  std::vector<MemberCalls::Call> again(2);
+  again[0] = [] { return Result<int>(11); };
+  again[1] = [&] {
+    ran = true;
+    return Result<int>(7);
+  };
+  auto second = calls.run(again, 100ms, [&](int value) { discarded = value; });
+  ASSERT_TRUE(second[0] && *second[0]);
+  EXPECT_FALSE(second[1]);
+
+  gate.open();
+  for (int i = 0; i < 200 && discarded == 0; i++) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(discarded, 42);
+  // Once the stuck call is done the worker takes the next: the abandoned one is skipped.
+  std::vector<MemberCalls::Call> third(2);
+  third[1] = [] { return Result<int>(3); };
+  auto after = calls.run(third, 2000ms, [](int) {});
+  ASSERT_TRUE(after[1] && *after[1]);
+  EXPECT_EQ(**after[1], 3);
+  EXPECT_FALSE(ran);
+}
+
+TEST(MemberCalls, CallsOfDifferentMembersRunAtOnce) {
+  MemberCalls calls;
+  Gate both;
+  std::atomic<int> arrived{0};
+  std::vector<MemberCalls::Call> batch(2);
+  for (auto& call : batch) {
+    call = [&] {
+      // Neither returns before the other has started: sequential calls would time out.
+      if (++arrived == 2) both.open();
+      both.wait();
+      return Result<int>(-1);
+    };
+  }
+  auto answers = calls.run(batch, 5000ms, [](int) {});
+  EXPECT_TRUE(answers[0] && *answers[0]);
+  EXPECT_TRUE(answers[1] && *answers[1]);
+}
+
+// Real files; opens and fdatasyncs of files under `stuck_root` wait at the gate.
+class StoppingDisk final : public SyscallFileIo {
+ public:
+  explicit StoppingDisk(std::string stuck_root) : stuck_root_(std::move(stuck_root)) {}
+
+  Result<int> open(const std::string& path, int flags, mode_t mode) override {
+    const bool stuck = path.rfind(stuck_root_ + "/", 0) == 0;
+    if (stuck && stopped_) gate_.wait();
+    auto fd = SyscallFileIo::open(path, flags, mode);
+    if (fd && stuck) {
+      std::lock_guard lock(mu_);
+      stuck_fds_.insert(*fd);
+    }
+    return fd;
+  }
+  Result<void> sync(int fd) override {
+    bool stuck;
+    {
+      std::lock_guard lock(mu_);
+      stuck = stuck_fds_.count(fd) != 0;
+    }
+    if (stuck && stopped_) gate_.wait();
+    return SyscallFileIo::sync(fd);
+  }
+  void write(int, uint64_t, const void*, size_t, IoCallback) override { std::abort(); }
+  void datasync(int, IoCallback) override { std::abort(); }
+
+  void stop() { stopped_ = true; }
+  Gate& gate() { return gate_; }
+
+ private:
+  std::string stuck_root_;
+  std::atomic<bool> stopped_{false};
+  Gate gate_;
+  std::mutex mu_;
+  std::set<int> stuck_fds_;
+};
+
+size_t open_descriptors() {
+  size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)entry;
+    n++;
+  }
+  return n;
+}
+
+class BoundedSyncCalls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "bounded-XXXXXX").string();
+    dir_ = mkdtemp(pattern.data());
+    disk_ = std::make_unique<StoppingDisk>(dir_ + "/m1");
+    auto set = VolumeSet::open(dir_ + "/logical", {dir_ + "/m0", dir_ + "/m1"}, dir_ + "/status");
+    ASSERT_TRUE(set.ok()) << set.error().message;
+    set_ = *set;
+    io_ = std::make_unique<MirroredFileIo>(
+        set_, *disk_, [](std::function<void()> fn) { fn(); }, 300ms);
+  }
+  void TearDown() override {
+    disk_->gate().open();
+    io_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string dir_;
+  std::unique_ptr<StoppingDisk> disk_;
+  std::shared_ptr<VolumeSet> set_;
+  std::unique_ptr<MirroredFileIo> io_;
+};
+
+TEST_F(BoundedSyncCalls, AnFsyncThatNeverAnswersDegradesTheMember) {
+  auto fd = io_->open(dir_ + "/logical/segment", O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(fd.ok()) << fd.error().message;
+  ASSERT_TRUE(io_->write_at(*fd, 0, "hello", 5).ok());
+  disk_->stop();
+  const auto started = std::chrono::steady_clock::now();
+  auto synced = io_->sync(*fd);
+  EXPECT_TRUE(synced.ok()) << synced.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);  // not until the gate opens
+  EXPECT_TRUE(set_->healthy(0));
+  EXPECT_FALSE(set_->healthy(1));
+  EXPECT_EQ(set_->status()[1].reason,
+            "sync " + dir_ + "/logical/segment: " + std::strerror(ETIMEDOUT));
+  // The set goes on with the member that answers.
+  EXPECT_TRUE(io_->write_at(*fd, 5, " world", 6).ok());
+  EXPECT_TRUE(io_->sync(*fd).ok());
+  ASSERT_TRUE(io_->close(*fd).ok());
+}
+
+TEST_F(BoundedSyncCalls, AnOpenThatAnswersLateLeavesNoDescriptorBehind) {
+  const size_t before = open_descriptors();
+  disk_->stop();
+  auto fd = io_->open(dir_ + "/logical/late", O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(fd.ok()) << fd.error().message;
+  EXPECT_FALSE(set_->healthy(1));
+  ASSERT_TRUE(disk_->gate().someone_waits_within(5s));
+  ASSERT_TRUE(io_->close(*fd).ok());
+  disk_->gate().open();
+  // The late open's descriptor is closed by the member's thread when it answers.
+  size_t now = open_descriptors();
+  for (int i = 0; i < 200 && now != before; i++) {
+    std::this_thread::sleep_for(10ms);
+    now = open_descriptors();
+  }
+  EXPECT_EQ(now, before);
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/m0/late"));
+}
+
+}  // namespace
+}  // namespace postcore::volume
