@@ -74,14 +74,25 @@ Result<json> ControlCommands::bring_up(const store::IpAlias& alias) {
   if (!link) return make_error(ENODEV, "no interface " + alias.interface + " on this system");
   auto parsed = directory::parse_interface_address(alias.address);
   if (!parsed) return parsed.error();
-  if (auto r = (*nl)->add_address(link->ifindex, parsed->address, alias.prefix, alias.label); !r) {
-    if (r.error().code == EPERM)
+  auto system = system_addresses(*nl);
+  if (!system) return system.error();
+  // Already there as postcore's (a store restored from a backup, an add whose commit
+  // failed): nothing to add, the neighbours are still told.
+  const bool present = std::any_of(system->begin(), system->end(), [&](const auto& a) {
+    return a.ifindex == link->ifindex && a.prefix == alias.prefix &&
+           a.proto == netcfg::kAddressProto &&
+           directory::format_ip_address(a.address) == alias.address;
+  });
+  if (!present) {
+    auto r = (*nl)->add_address(link->ifindex, parsed->address, alias.prefix, alias.label);
+    if (!r && r.error().code == EPERM)
       return make_error(
           EPERM,
           r.error().message + " (postcore-control needs CAP_NET_ADMIN: run postcore up as root)");
-    return r.error();
+    if (!r) return r.error();
+    log::info("control", "ip alias {}/{} added on {}", alias.address, alias.prefix,
+              alias.interface);
   }
-  log::info("control", "ip alias {}/{} added on {}", alias.address, alias.prefix, alias.interface);
   // Neighbours learn the new holder now rather than when their cache entries expire.
   // Failing to announce (a link without ARP) does not undo the address.
   json out = {{"announced", false}};

@@ -242,6 +242,10 @@ class IpAliases(unittest.TestCase):
         self.assertEqual({a['state'] for a in self.ip_list().values()}, {'up'})
         self.assertIn('the system matches the configuration', app.ctl('ip', 'sync').stdout)
         sh('ip', 'address', 'del', '10.199.0.73/24', 'dev', OURS)
+        # One of postcore's addresses the store lost (a stray) is taken back by `ip add`.
+        rtnl.add_address(OURS, '10.199.0.74/24', 0x70)
+        app.ctl('ip', 'add', '10.199.0.74/24', 'dev', OURS)
+        self.assertEqual(self.ip_list()['10.199.0.74']['state'], 'up')
         # The control plane alone killed and restarted by the supervisor puts back what
         # went missing meanwhile.
         control = app.child_pid('postcore-control')
