@@ -359,6 +359,16 @@ class IpAliases(unittest.TestCase):
         self.assertTrue(r.stdout.startswith('example.test ESMTP'), r.stdout)
         self.assertIn('sent', r.stdout)
         self.assertEqual(len(app.spool_list()), 1)
+        # The same over IPv6 (once duplicate address detection lets the address be used).
+        app.ctl('ip', 'add', 'fd00:199::110/64', 'dev', OURS, '--domain', 'example.test')
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            r = self.smtp_from_neighbour('fd00:199::110', app.smtp_port)
+            if r.returncode == 0:
+                break
+            time.sleep(0.2)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith('example.test ESMTP'), r.stdout)
         # Loopback still greets with the profile's hostname.
         with smtplib.SMTP(timeout=10) as s:
             self.assertTrue(s.connect('127.0.0.1', app.smtp_port)[1].decode().startswith('localhost '))
