@@ -2,6 +2,12 @@
 
 #include <fmt/core.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <fstream>
@@ -12,6 +18,7 @@
 #include <string_view>
 
 #include "queue/spool/spool_reader.h"
+#include "queue/spool/spool_scrub.h"
 #include "queue/volume/posix_file_io.h"
 #include "queue/volume/volume_set.h"
 
@@ -19,8 +26,8 @@ namespace postcore::spool {
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: postcore spool list [--content] | show ID [--raw] | verify [--data-dir DIR] "
-    "[--json]";
+    "usage: postcore spool list [--content] | show ID [--raw] | verify [--repair] "
+    "[--data-dir DIR] [--json]";
 
 struct Arguments {
   std::string command;
@@ -29,6 +36,7 @@ struct Arguments {
   bool json = false;
   bool raw = false;      // show: the message content alone, byte for byte
   bool content = false;  // list --json: every message's content too
+  bool repair = false;   // verify: first mend damaged copies from good ones (stopped only)
   bool help = false;
 };
 
@@ -43,6 +51,8 @@ std::optional<Arguments> parse_arguments(int argc, char** argv, std::string* pro
       args.raw = true;
     } else if (arg == "--content") {
       args.content = true;
+    } else if (arg == "--repair") {
+      args.repair = true;
     } else if (arg == "-h" || arg == "--help") {
       args.help = true;
     } else if (arg == "--data-dir") {
@@ -79,6 +89,10 @@ std::optional<Arguments> parse_arguments(int argc, char** argv, std::string* pro
   if (expected == 2) args.queue_id = positional[1];
   if (args.raw && (args.command != "show" || args.json)) {
     *problem = "--raw goes with show, without --json";
+    return std::nullopt;
+  }
+  if (args.repair && args.command != "verify") {
+    *problem = "--repair goes with verify";
     return std::nullopt;
   }
   if (args.content && (args.command != "list" || !args.json)) {
@@ -449,6 +463,53 @@ int run_verify(const std::vector<std::string>& roots, const Arguments& args, std
   return all_ok ? 0 : 1;
 }
 
+// Offline mending, as the online scrub (postcorectl volume scrub) does it: each damaged
+// copy of a sealed segment or index is mended from a good copy on another member. Only
+// while the appliance is stopped: its data-directory lock is taken and held meanwhile, so
+// that nothing writes the spool, and the volume set's state is this process's to keep.
+int run_repair(const Arguments& args, std::ostream& out, std::ostream& err) {
+  const std::string lock_path = args.data_dir + "/postcore.lock";
+  const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (lock < 0) {
+    err << "spool: " << lock_path << ": " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }
+  } unlock{lock};
+  if (::flock(lock, LOCK_EX | LOCK_NB) < 0) {
+    err << "spool: the appliance is running on " << args.data_dir
+        << ": stop it first, or mend online with postcorectl volume scrub\n";
+    return 1;
+  }
+  std::vector<std::string> roots;
+  std::ifstream in(args.data_dir + "/volume.status");
+  std::stringstream text;
+  text << in.rdbuf();
+  if (auto members = volume::VolumeSet::parse_status(text.str()); in && members) {
+    for (const auto& m : *members) roots.push_back(m.root);
+  }
+  if (roots.size() < 2) {
+    out << "one copy of the spool: nothing to mend from\n";
+    return 0;
+  }
+  auto set = volume::VolumeSet::open(args.data_dir, roots, args.data_dir + "/volume.status");
+  if (!set) {
+    err << "spool: " << set.error().message << "\n";
+    return 1;
+  }
+  ScrubOptions options;
+  options.bytes_per_second = ~uint64_t{0};  // the appliance is stopped: nothing to yield to
+  ScrubReport r = scrub_spool(**set, "spool", options);
+  out << fmt::format(
+      "mended: {} files compared, {} bytes read, {} mismatched, {} repaired, {} "
+      "unrepaired\n",
+      r.files, r.bytes, r.mismatches, r.repaired, r.unrepaired.size());
+  for (const std::string& problem : r.unrepaired) err << "spool: cannot mend: " << problem << "\n";
+  return r.unrepaired.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int spool_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
@@ -464,6 +525,10 @@ int spool_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
   }
   // Keeps exceptions from JSON encoding or allocation inside this entry point.
   try {
+    if (args->command == "verify" && args->repair) {
+      // With --json the mending report goes to stderr: stdout stays one JSON document.
+      if (int r = run_repair(*args, args->json ? err : out, err); r != 0) return r;
+    }
     const std::vector<std::string> roots = spool_roots(args->data_dir);
     if (args->command == "verify") return run_verify(roots, *args, out, err);
     volume::PosixFileIo io;

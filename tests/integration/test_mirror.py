@@ -163,15 +163,10 @@ class Mirror(unittest.TestCase):
                     out.append(os.path.join('spool', shard, name))
         return out
 
-    def test_scrub_finds_and_mends_every_bit_flip(self):
-        app = self.start()
-        ids = send(app, 80)
-        self.assertEqual(app.stop(), 0, app.read_log())  # a clean stop seals the segments
-        segments = self.sealed_segments('disk1')
-        self.assertEqual(segments, self.sealed_segments('disk2'))
-        self.assertGreater(len(segments), 0)
-        # Bits flipped in each segment on one member and in its index on the other, never
-        # in both copies of one file: every damaged copy has a good twin.
+    def flip_bits(self, segments):
+        """Flips bits in each segment on one member and in its index on the other, never in
+        both copies of one file: every damaged copy has a good twin. Returns the number of
+        damaged copies."""
         rng = random.Random(7)
         flipped = 0
         for i, segment in enumerate(segments):
@@ -187,6 +182,33 @@ class Mirror(unittest.TestCase):
                     f.seek(0)
                     f.write(data)
                 flipped += 1
+        return flipped
+
+    def test_spool_verify_repair_mends_offline(self):
+        app = self.start()
+        ids = send(app, 40)
+        refused = app.spool('verify', '--repair')
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn('the appliance is running', refused.stderr)
+        self.assertEqual(app.stop(), 0, app.read_log())
+        segments = self.sealed_segments('disk1')
+        flipped = self.flip_bits(segments)
+        r = app.spool('verify', '--repair')
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f'{flipped} mismatched, {flipped} repaired, 0 unrepaired', r.stdout)
+        self.assertTrue(r.stdout.rstrip().endswith('ok'), r.stdout)
+        self.assert_members_identical()
+        app.start()
+        self.assertEqual(sorted(m['queue_id'] for m in app.spool_list(content=True)), sorted(ids))
+
+    def test_scrub_finds_and_mends_every_bit_flip(self):
+        app = self.start()
+        ids = send(app, 80)
+        self.assertEqual(app.stop(), 0, app.read_log())  # a clean stop seals the segments
+        segments = self.sealed_segments('disk1')
+        self.assertEqual(segments, self.sealed_segments('disk2'))
+        self.assertGreater(len(segments), 0)
+        flipped = self.flip_bits(segments)
         # Read offline, every copy is checked, and each damaged one is named.
         r = app.spool('verify', '--json')
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
