@@ -7,11 +7,11 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <iostream>
-#include <sstream>
 
 #include "control/api/admin_client.h"
 #include "control/cli/command_output.h"
 #include "control/cli/import_request.h"
+#include "control/cli/ssh_session.h"
 #include "control/migrate/quota.h"
 
 using namespace postcore;
@@ -120,13 +120,8 @@ int main(int argc, char** argv) {
   ip_rm->add_flag("--force", ip_force, "even when it may lock you out");
   ip_rm->callback(set("ip.remove", [&] {
     req.args = {{"address", name}, {"force", ip_force}};
-    // The address this SSH session came in on (sshd's SSH_CONNECTION), for the guard.
-    if (const char* ssh = std::getenv("SSH_CONNECTION")) {
-      std::vector<std::string> fields;
-      std::string field;
-      for (std::istringstream in(ssh); in >> field;) fields.push_back(field);
-      if (fields.size() == 4) req.args["ssh_address"] = fields[2];
-    }
+    // The address this SSH session came in on, for the guard.
+    if (auto ssh = cli::ssh_server_address()) req.args["ssh_address"] = *ssh;
   }));
   ip->add_subcommand("list", "aliases: configured against present, drift shown")
       ->callback(set("ip.list"));

@@ -11,6 +11,7 @@
 #include "control/netcfg/alias_drift.h"
 #include "control/netcfg/neighbour_announce.h"
 #include "control/netcfg/rtnetlink.h"
+#include "control/netcfg/tcp_sessions.h"
 #include "control/server/control_commands.h"
 
 namespace postcore::control {
@@ -18,6 +19,8 @@ namespace postcore::control {
 using nlohmann::json;
 
 namespace {
+
+constexpr uint16_t kSshPort = 22;
 
 json alias_json(const netcfg::AliasStatus& s) {
   return {{"address", s.alias.address},
@@ -131,6 +134,11 @@ Result<std::string> ControlCommands::lockout_reason(const store::IpAlias& alias,
     if (ssh && directory::format_ip_address(*ssh) == alias.address)
       return fmt::format("{} carries your SSH session", alias.address);
   }
+  // Someone's, if not the caller's (a postcorectl run without SSH_CONNECTION in reach).
+  auto sessions = netcfg::established_to_port(kSshPort);
+  if (!sessions) return sessions.error();
+  if (std::find(sessions->begin(), sessions->end(), alias.address) != sessions->end())
+    return fmt::format("{} carries an SSH session (port {})", alias.address, kSshPort);
   auto system = system_addresses(netlink());
   if (!system) return system.error();
   auto defaults = netlink_->default_route_interfaces();

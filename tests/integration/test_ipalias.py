@@ -11,13 +11,14 @@ import json
 import os
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 import time
 import unittest
 
 import rtnl
-from harness import Appliance, wait_unix_socket
+from harness import POSTCORECTL, Appliance, wait_unix_socket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLONE_NEWNET = 0x40000000
@@ -316,6 +317,39 @@ class IpAliases(unittest.TestCase):
         self.assertIn('10.199.0.100', self.ip_list())
         app.ctl('ip', 'remove', '10.199.0.100', '--force', env=env)
         self.assertNotIn('10.199.0.100', system_addresses())
+        # sudo drops SSH_CONNECTION: postcorectl finds it in the nearest ancestor that has it.
+        app.ctl('ip', 'add', '10.199.0.100/24', 'dev', OURS)
+        env = dict(os.environ, SSH_CONNECTION='10.199.0.2 50022 10.199.0.100 22')
+        wrapper = ('import os, subprocess, sys\n'
+                   'env = {k: v for k, v in os.environ.items() if k != "SSH_CONNECTION"}\n'
+                   'sys.exit(subprocess.run(sys.argv[1:], env=env).returncode)\n')
+        r = subprocess.run([sys.executable, '-c', wrapper, POSTCORECTL, '--data-dir',
+                            app.data_dir, 'ip', 'remove', '10.199.0.100'],
+                           capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn('10.199.0.100 carries your SSH session', r.stderr)
+        # Someone else's SSH session (to port 22 on the alias) stops it too.
+        with socket.socket() as server:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(('10.199.0.100', 22))
+            server.listen()
+            client = subprocess.Popen(
+                ['ip', 'netns', 'exec', NEIGHBOUR, sys.executable, '-c',
+                 'import socket, sys; s = socket.create_connection(("10.199.0.100", 22), 5); '
+                 'print("connected", flush=True); sys.stdin.read()'],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(client.stdout.readline().strip(), 'connected')
+                session, _ = server.accept()
+                r = app.ctl('ip', 'remove', '10.199.0.100', check=False)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn('10.199.0.100 carries an SSH session (port 22)', r.stderr)
+                session.close()
+            finally:
+                client.stdin.close()
+                client.wait(timeout=10)
+                client.stdout.close()
+        app.ctl('ip', 'remove', '10.199.0.100', '--force')
         # The last IPv4 address of the interface with the default route (a veth pair inside
         # this namespace stands in for the uplink).
         sh('ip', 'link', 'add', 'pcdum0', 'type', 'veth', 'peer', 'name', 'pcdum1')
