@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include "common/log.h"
 #include "control/netcfg/alias_drift.h"
@@ -108,6 +110,30 @@ Result<json> ControlCommands::bring_up(const store::IpAlias& alias) {
     }
   }
   return out;
+}
+
+// IPv6 duplicate address detection takes the kernel a second or two after an add; an
+// address another host holds is unusable, so the add waits for the outcome (a few
+// seconds at most) instead of reporting success for it.
+Result<void> ControlCommands::await_duplicate_detection(const store::IpAlias& alias) {
+  if (alias.address.find(':') == std::string::npos) return {};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    auto system = system_addresses(netlink());
+    if (!system) return system.error();
+    auto it = std::find_if(system->begin(), system->end(), [&](const auto& a) {
+      return a.interface == alias.interface &&
+             directory::format_ip_address(a.address) == alias.address;
+    });
+    if (it == system->end() || (!it->tentative && !it->dad_failed)) return {};
+    if (it->dad_failed)
+      return make_error(EADDRINUSE, fmt::format("another host on {} holds {} (duplicate address "
+                                                "detection failed)",
+                                                alias.interface, alias.address));
+    if (std::chrono::steady_clock::now() > deadline)
+      return {};  // still tentative: ip list shows it
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 Result<void> ControlCommands::take_down(const std::string& address, int prefix,
@@ -247,6 +273,10 @@ void ControlCommands::add_ip_commands() {
       }
       auto up = bring_up(*added);
       if (!up) return up.error();
+      if (auto unique = await_duplicate_detection(*added); !unique) {
+        (void)take_down(added->address, added->prefix, added->interface);
+        return unique.error();
+      }
       out.update(*up);
       out["address"] = added->address;
       out["prefix"] = added->prefix;

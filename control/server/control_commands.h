@@ -53,6 +53,7 @@ class ControlCommands {
   Result<netcfg::Rtnetlink*> netlink();
   Result<nlohmann::json> bring_up(const store::IpAlias& alias);
   Result<void> take_down(const std::string& address, int prefix, const std::string& interface);
+  Result<void> await_duplicate_detection(const store::IpAlias& alias);
   Result<std::string> lockout_reason(const store::IpAlias& alias, const std::string& ssh_address);
   Result<volume::MemberStatus> find_member(const std::string& name) const;
   Result<void> request_volume_change(const std::string& file, const std::string& root) const;

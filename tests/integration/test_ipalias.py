@@ -298,6 +298,13 @@ class IpAliases(unittest.TestCase):
                               r.stderr)
                 self.assertNotIn(address.split('/')[0], system_addresses())
         self.assertEqual(self.ip_list(), {})
+        # Without --check, IPv6 duplicate address detection still finds the other holder.
+        r = app.ctl('ip', 'add', 'fd00:199::2/64', 'dev', OURS, check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn('another host on pcA holds fd00:199::2 (duplicate address detection '
+                      'failed)', r.stderr)
+        self.assertNotIn('fd00:199::2', system_addresses())
+        self.assertEqual(self.ip_list(), {})
         # Nobody holds this one: the check passes.
         app.ctl('ip', 'add', '10.199.0.90/24', 'dev', OURS, '--check')
         self.assertIn('10.199.0.90', system_addresses())
