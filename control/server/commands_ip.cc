@@ -98,6 +98,11 @@ Result<json> ControlCommands::bring_up(const store::IpAlias& alias) {
     log::info("control", "ip alias {}/{} added on {}", alias.address, alias.prefix,
               alias.interface);
   }
+  // An IPv6 address is announced only once it is known to be ours (RFC 4862 5.4).
+  if (auto unique = await_duplicate_detection(alias); !unique) {
+    (void)take_down(alias.address, alias.prefix, alias.interface);
+    return unique.error();
+  }
   // Neighbours learn the new holder now rather than when their cache entries expire.
   // Failing to announce (a link without ARP) does not undo the address.
   json out = {{"announced", false}};
@@ -273,10 +278,6 @@ void ControlCommands::add_ip_commands() {
       }
       auto up = bring_up(*added);
       if (!up) return up.error();
-      if (auto unique = await_duplicate_detection(*added); !unique) {
-        (void)take_down(added->address, added->prefix, added->interface);
-        return unique.error();
-      }
       out.update(*up);
       out["address"] = added->address;
       out["prefix"] = added->prefix;

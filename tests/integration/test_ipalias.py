@@ -281,7 +281,8 @@ class IpAliases(unittest.TestCase):
         garp = [f for f in seen if f.get('spa') == '10.199.0.80' and f.get('tpa') == '10.199.0.80']
         self.assertEqual(len(garp), 3, seen)
         self.assertTrue(all(f['sha'] == ours for f in garp), seen)
-        seen = self.sniff(2, lambda: app.ctl('ip', 'add', 'fd00:199::80/64', 'dev', OURS))
+        # Announced once duplicate address detection has passed, a second or two after the add.
+        seen = self.sniff(7, lambda: app.ctl('ip', 'add', 'fd00:199::80/64', 'dev', OURS))
         na = [f for f in seen if f.get('na') == 'fd00:199::80']
         self.assertGreaterEqual(len(na), 3, seen)
         self.assertTrue(all(f['override'] and f['tlla'] == ours for f in na), seen)
