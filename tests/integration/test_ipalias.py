@@ -131,12 +131,14 @@ class IpAliases(unittest.TestCase):
     def tearDown(self):
         app = getattr(self, 'app', None)
         if app:
-            # Whatever a test left in the store goes from the system with it.
-            for a in json.loads(app.ctl('--json', 'ip', 'list').stdout):
-                if a['state'] != 'stray':
-                    app.ctl('ip', 'remove', a['address'], '--force', check=False)
-            app.ctl('ip', 'sync', check=False)
-            app.finish()
+            try:
+                # Whatever a test left in the store goes from the system with it.
+                for a in json.loads(app.ctl('--json', 'ip', 'list').stdout):
+                    if a['state'] != 'stray':
+                        app.ctl('ip', 'remove', a['address'], '--force', check=False)
+                app.ctl('ip', 'sync', check=False)
+            finally:
+                app.finish()
 
     def ip_list(self):
         return {a['address']: a for a in json.loads(self.app.ctl('--json', 'ip', 'list').stdout)}
