@@ -42,6 +42,10 @@ std::optional<IpAddress> parse_ip_address(std::string_view text) {
   return address;
 }
 
+bool is_link_local(const IpAddress& address) {
+  return address.v6 && address.bytes[0] == 0xfe && (address.bytes[1] & 0xc0) == 0x80;
+}
+
 std::string format_ip_address(const IpAddress& address) {
   char text[INET6_ADDRSTRLEN] = {};
   ::inet_ntop(address.v6 ? AF_INET6 : AF_INET, address.bytes.data(), text, sizeof(text));
@@ -75,8 +79,7 @@ Result<InterfaceAddress> parse_interface_address(std::string_view text) {
     return invalid("a multicast address cannot be an alias");
   if (!out.address.v6 && b[0] == 0xff && b[1] == 0xff && b[2] == 0xff && b[3] == 0xff)
     return invalid("the broadcast address cannot be an alias");
-  if (out.address.v6 && b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
-    return invalid("a link-local address cannot be an alias");
+  if (is_link_local(out.address)) return invalid("a link-local address cannot be an alias");
   return out;
 }
 

@@ -22,6 +22,9 @@ struct IpAddress {
 // taken as the IPv4 address, so that IPv4 networks match it.
 std::optional<IpAddress> parse_ip_address(std::string_view text);
 
+// fe80::/10: meaningful only on one link.
+bool is_link_local(const IpAddress& address);
+
 // inet_ntop's text: "192.0.2.1", "2001:db8::1".
 std::string format_ip_address(const IpAddress& address);
 

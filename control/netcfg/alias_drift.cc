@@ -29,25 +29,32 @@ bool needs_sync(AliasState state) {
          state == AliasState::stray;
 }
 
+std::string AliasStatus::actual() const {
+  if (!found || (state != AliasState::elsewhere && state != AliasState::foreign)) return {};
+  return found->interface + " /" + std::to_string(found->prefix);
+}
+
 std::vector<AliasStatus> compare(const std::vector<store::IpAlias>& stored,
                                  const std::vector<SystemAddress>& system) {
   std::vector<AliasStatus> out;
   std::vector<const SystemAddress*> reported;  // the wrong places of elsewhere aliases
+  auto in_place = [](const SystemAddress& s, const store::IpAlias& a) {
+    return s.interface == a.interface && s.prefix == a.prefix;
+  };
   for (const store::IpAlias& alias : stored) {
-    AliasStatus status{alias, AliasState::missing, {}};
+    AliasStatus status{alias, AliasState::missing, std::nullopt};
     // The address may be on several interfaces; the one where it belongs decides.
     const SystemAddress* best = nullptr;
     for (const SystemAddress& s : system) {
       if (directory::format_ip_address(s.address) != alias.address) continue;
-      const bool right_place = s.interface == alias.interface && s.prefix == alias.prefix;
-      if (!best || right_place) best = &s;
-      if (right_place) break;
+      if (!best || in_place(s, alias)) best = &s;
+      if (in_place(s, alias)) break;
     }
     if (best) {
-      const bool right_place = best->interface == alias.interface && best->prefix == alias.prefix;
+      status.found = *best;
       if (best->proto != kAddressProto) {
         status.state = AliasState::foreign;
-      } else if (!right_place) {
+      } else if (!in_place(*best, alias)) {
         status.state = AliasState::elsewhere;
         reported.push_back(best);
       } else if (best->dad_failed) {
@@ -55,8 +62,6 @@ std::vector<AliasStatus> compare(const std::vector<store::IpAlias>& stored,
       } else {
         status.state = best->tentative ? AliasState::tentative : AliasState::up;
       }
-      if (!right_place || status.state == AliasState::foreign)
-        status.actual = best->interface + " /" + std::to_string(best->prefix);
     }
     out.push_back(std::move(status));
   }
@@ -64,7 +69,7 @@ std::vector<AliasStatus> compare(const std::vector<store::IpAlias>& stored,
     if (s.proto != kAddressProto) continue;
     const std::string text = directory::format_ip_address(s.address);
     const bool known = std::any_of(stored.begin(), stored.end(), [&](const store::IpAlias& a) {
-      return a.address == text && a.interface == s.interface && a.prefix == s.prefix;
+      return a.address == text && in_place(s, a);
     });
     // An address of the store's that sits in the wrong place is reported once, as
     // elsewhere, not also as a stray.
@@ -75,7 +80,7 @@ std::vector<AliasStatus> compare(const std::vector<store::IpAlias>& stored,
     alias.prefix = s.prefix;
     alias.interface = s.interface;
     alias.label = s.label == s.interface ? "" : s.label;
-    out.push_back({std::move(alias), AliasState::stray, {}});
+    out.push_back({std::move(alias), AliasState::stray, s});
   }
   return out;
 }

@@ -3,6 +3,7 @@
 // is a table test; AliasSync (alias_sync.h) applies the plan through rtnetlink.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,10 @@ std::string_view to_string(AliasState state);
 struct AliasStatus {
   store::IpAlias alias;  // for stray: address, prefix and interface as on the system
   AliasState state = AliasState::missing;
-  std::string actual;  // where it is when elsewhere or foreign: "eth1 /24"
+  // The system's address that decided the state; none when missing.
+  std::optional<SystemAddress> found;
+  // Where it is when elsewhere or foreign ("eth1 /24"), else empty.
+  std::string actual() const;
 };
 
 // One row per stored alias (in store order), then one per stray.

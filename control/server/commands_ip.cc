@@ -32,7 +32,7 @@ json alias_json(const netcfg::AliasStatus& s) {
           {"domain", s.alias.domain},
           {"services", s.alias.services},
           {"state", netcfg::to_string(s.state)},
-          {"actual", s.actual}};
+          {"actual", s.actual()}};
 }
 
 std::optional<netcfg::Interface> find_interface(const std::vector<netcfg::Interface>& all,
@@ -81,13 +81,17 @@ Result<json> ControlCommands::bring_up(const store::IpAlias& alias) {
   if (!parsed) return parsed.error();
   auto system = system_addresses(*nl);
   if (!system) return system.error();
-  // Already there as postcore's (a store restored from a backup, an add whose commit
-  // failed): nothing to add, the neighbours are still told.
-  const bool present = std::any_of(system->begin(), system->end(), [&](const auto& a) {
-    return a.ifindex == link->ifindex && a.prefix == alias.prefix &&
-           a.proto == netcfg::kAddressProto &&
-           directory::format_ip_address(a.address) == alias.address;
-  });
+  bool present = false;
+  for (const auto& a : *system) {
+    if (directory::format_ip_address(a.address) != alias.address) continue;
+    if (a.proto != netcfg::kAddressProto)
+      return make_error(EEXIST, fmt::format("{} is already on {} and postcore did not add it; "
+                                            "it never touches addresses it did not add",
+                                            alias.address, a.interface));
+    // Already there as postcore's (a store restored from a backup, an add whose commit
+    // failed): nothing to add, the neighbours are still told.
+    present = present || (a.ifindex == link->ifindex && a.prefix == alias.prefix);
+  }
   if (!present) {
     auto r = (*nl)->add_address(link->ifindex, parsed->address, alias.prefix, alias.label);
     if (!r && r.error().code == EPERM)
@@ -100,7 +104,7 @@ Result<json> ControlCommands::bring_up(const store::IpAlias& alias) {
   }
   // An IPv6 address is announced only once it is known to be ours (RFC 4862 5.4).
   if (auto unique = await_duplicate_detection(alias); !unique) {
-    (void)take_down(alias.address, alias.prefix, alias.interface);
+    (void)take_down({link->ifindex, alias.interface, parsed->address, alias.prefix});
     return unique.error();
   }
   // Neighbours learn the new holder now rather than when their cache entries expire.
@@ -141,19 +145,14 @@ Result<void> ControlCommands::await_duplicate_detection(const store::IpAlias& al
   }
 }
 
-Result<void> ControlCommands::take_down(const std::string& address, int prefix,
-                                        const std::string& interface) {
+Result<void> ControlCommands::take_down(const netcfg::SystemAddress& a) {
   auto nl = netlink();
   if (!nl) return nl.error();
-  auto links = (*nl)->interfaces();
-  if (!links) return links.error();
-  auto link = find_interface(*links, interface);
-  if (!link) return {};  // the interface went, and the address with it
-  auto parsed = directory::parse_interface_address(address);
-  if (!parsed) return parsed.error();
-  auto r = (*nl)->remove_address(link->ifindex, parsed->address, prefix);
-  if (!r && r.error().code != EADDRNOTAVAIL) return r;
-  log::info("control", "ip alias {}/{} removed from {}", address, prefix, interface);
+  auto r = (*nl)->remove_address(a.ifindex, a.address, a.prefix);
+  // Gone already, or with its interface.
+  if (!r && r.error().code != EADDRNOTAVAIL && r.error().code != ENODEV) return r;
+  log::info("control", "ip alias {}/{} removed from {}", directory::format_ip_address(a.address),
+            a.prefix, a.interface);
   return {};
 }
 
@@ -170,17 +169,20 @@ Result<std::string> ControlCommands::lockout_reason(const store::IpAlias& alias,
   if (!sessions) return sessions.error();
   if (std::find(sessions->begin(), sessions->end(), alias.address) != sessions->end())
     return fmt::format("{} carries an SSH session (port {})", alias.address, kSshPort);
-  auto system = system_addresses(netlink());
+  auto nl = netlink();
+  if (!nl) return nl.error();
+  auto system = (*nl)->addresses();
   if (!system) return system.error();
-  auto defaults = netlink_->default_route_interfaces();
+  auto defaults = (*nl)->default_route_interfaces();
   if (!defaults) return defaults.error();
   const bool v6 = alias.address.find(':') != std::string::npos;
   int ifindex = 0, others = 0;
   for (const auto& s : *system) {
     if (s.interface != alias.interface || s.address.v6 != v6) continue;
     ifindex = s.ifindex;
-    const bool link_local = v6 && s.address.bytes[0] == 0xfe && (s.address.bytes[1] & 0xc0) == 0x80;
-    if (directory::format_ip_address(s.address) != alias.address && !link_local) others++;
+    if (directory::format_ip_address(s.address) != alias.address &&
+        !directory::is_link_local(s.address))
+      others++;
   }
   if (ifindex != 0 && others == 0 &&
       std::find(defaults->begin(), defaults->end(), ifindex) != defaults->end())
@@ -193,34 +195,28 @@ Result<json> ControlCommands::sync_ip_aliases() {
   auto states = alias_states(store_, netlink());
   if (!states) return states.error();
   json actions = json::array();
-  Error first_error;
   for (const auto& s : *states) {
     if (!netcfg::needs_sync(s.state)) continue;
     json action = {{"address", s.alias.address}, {"interface", s.alias.interface}};
     Result<void> done;
     if (s.state == netcfg::AliasState::stray) {
       action["action"] = "removed";
-      done = take_down(s.alias.address, s.alias.prefix, s.alias.interface);
+      done = take_down(*s.found);
     } else {
-      if (s.state == netcfg::AliasState::elsewhere) {
-        const std::string where = s.actual.substr(0, s.actual.find(' '));
-        const int prefix = std::stoi(s.actual.substr(s.actual.find('/') + 1));
-        done = take_down(s.alias.address, prefix, where);
-      }
       action["action"] = s.state == netcfg::AliasState::missing ? "added" : "moved";
+      if (s.state == netcfg::AliasState::elsewhere) done = take_down(*s.found);
       if (done) {
         auto up = bring_up(s.alias);
         if (!up) done = up.error();
       }
     }
     if (!done) {
+      log::warning("control", "ip sync: {}", done.error().message);
       action["error"] = done.error().message;
-      if (first_error.message.empty()) first_error = done.error();
     }
     actions.push_back(std::move(action));
   }
-  if (!first_error.message.empty()) log::warning("control", "ip sync: {}", first_error.message);
-  return json{{"actions", actions}, {"ok", first_error.message.empty()}};
+  return json{{"actions", std::move(actions)}};
 }
 
 void ControlCommands::add_ip_commands() {
@@ -250,21 +246,6 @@ void ControlCommands::add_ip_commands() {
     auto done = store_.transaction([&](store::Store& s) -> Result<void> {
       auto added = s.add_ip_alias(actor, alias);
       if (!added) return added.error();
-      auto nl = netlink();
-      if (!nl) return nl.error();
-      auto links = (*nl)->interfaces();
-      if (!links) return links.error();
-      if (!find_interface(*links, added->interface))
-        return make_error(ENODEV, "no interface " + added->interface + " on this system");
-      auto system = system_addresses(*nl);
-      if (!system) return system.error();
-      for (const auto& present : *system) {
-        if (directory::format_ip_address(present.address) != added->address) continue;
-        if (present.proto != netcfg::kAddressProto)
-          return make_error(EEXIST, fmt::format("{} is already on {} and postcore did not add "
-                                                "it; it never touches addresses it did not add",
-                                                added->address, present.interface));
-      }
       if (*check) {
         auto parsed = directory::parse_interface_address(added->address);
         auto holder = netcfg::probe_address(added->interface, parsed->address);
@@ -312,7 +293,7 @@ void ControlCommands::add_ip_commands() {
         if (directory::format_ip_address(present.address) != removed->address ||
             present.proto != netcfg::kAddressProto)
           continue;
-        if (auto r = take_down(removed->address, present.prefix, present.interface); !r) return r;
+        if (auto r = take_down(present); !r) return r;
       }
       out = {{"address", removed->address}, {"interface", removed->interface}};
       return {};
@@ -332,11 +313,9 @@ void ControlCommands::add_ip_commands() {
     if (auto f = a.finish(); !f) return f.error();
     auto synced = sync_ip_aliases();
     if (!synced) return synced.error();
-    if (!(*synced)["ok"].get<bool>()) {
-      for (const auto& action : (*synced)["actions"])
-        if (action.contains("error"))
-          return make_error(EIO, "ip sync: " + action["error"].get<std::string>());
-    }
+    for (const auto& action : (*synced)["actions"])
+      if (action.contains("error"))
+        return make_error(EIO, "ip sync: " + action["error"].get<std::string>());
     return *synced;
   });
 }

@@ -18,7 +18,8 @@
 
 namespace postcore::netcfg {
 class Rtnetlink;
-}
+struct SystemAddress;
+}  // namespace postcore::netcfg
 
 namespace postcore::control {
 
@@ -52,7 +53,7 @@ class ControlCommands {
   void add_ip_commands();  // commands_ip.cc
   Result<netcfg::Rtnetlink*> netlink();
   Result<nlohmann::json> bring_up(const store::IpAlias& alias);
-  Result<void> take_down(const std::string& address, int prefix, const std::string& interface);
+  Result<void> take_down(const netcfg::SystemAddress& address);
   Result<void> await_duplicate_detection(const store::IpAlias& alias);
   Result<std::string> lockout_reason(const store::IpAlias& alias, const std::string& ssh_address);
   Result<volume::MemberStatus> find_member(const std::string& name) const;

@@ -87,11 +87,21 @@ std::string quota_text(uint64_t quota_kb) {
   return quota_kb == 0 ? "none" : fmt::format("{} KB", quota_kb);
 }
 
-std::string join(const std::vector<std::string>& items) {
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
   std::string out;
   for (const auto& item : items) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty()) out += separator;
     out += item;
+  }
+  return out;
+}
+
+std::vector<std::string> split(std::string_view text, char separator) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = std::min(text.find(separator, start), text.size());
+    out.emplace_back(text.substr(start, end - start));
+    start = end + 1;
   }
   return out;
 }

@@ -45,9 +45,7 @@ Result<void> normalize_copies(std::optional<std::vector<std::string>>& copies) {
 }
 
 std::string copies_column(const std::vector<std::string>& copies) {
-  std::string out;
-  for (const std::string& copy : copies) out += (out.empty() ? "" : "\n") + copy;
-  return out;
+  return internal::join(copies, "\n");
 }
 
 std::string copies_text(const std::vector<std::string>& copies) {

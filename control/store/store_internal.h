@@ -30,8 +30,10 @@ Result<void> check_text_field(std::string_view field, std::string_view text);
 std::string services_text(uint8_t services);
 std::string quota_text(uint64_t quota_kb);
 
-// Joins with ", ".
-std::string join(const std::vector<std::string>& items);
+// Joins with `separator`; split() is its inverse for items without the separator (an
+// empty text is no items). Lists kept in one column (copies, services) use both.
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
+std::vector<std::string> split(std::string_view text, char separator);
 
 // The only row of a read of one object (the object was found just before).
 template <typename T>

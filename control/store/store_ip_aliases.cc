@@ -29,27 +29,11 @@ Result<void> check_interface_name(std::string_view name, std::string_view what) 
   return {};
 }
 
-std::string services_column(const std::vector<std::string>& services) {
-  std::string out;
-  for (const auto& s : services) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-std::vector<std::string> services_from_column(const std::string& column) {
-  std::vector<std::string> out;
-  for (size_t start = 0; start < column.size();) {
-    size_t end = std::min(column.find(',', start), column.size());
-    out.push_back(column.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 std::string describe(const IpAlias& a) {
   std::string out = fmt::format("{}/{} dev {}", a.address, a.prefix, a.interface);
   if (!a.label.empty()) out += " label " + a.label;
   if (!a.domain.empty()) out += " domain " + a.domain;
-  if (!a.services.empty()) out += " services " + services_column(a.services);
+  if (!a.services.empty()) out += " services " + internal::join(a.services, ",");
   return out;
 }
 
@@ -100,7 +84,7 @@ Result<IpAlias> Store::add_ip_alias(const Actor& actor, IpAlias alias) {
     if (auto r = db_->run("INSERT INTO ip_aliases (address, prefix, interface, label, domain_id, "
                           "services) VALUES (?, ?, ?, ?, NULLIF(?, 0), ?)",
                           alias.address, alias.prefix, alias.interface, alias.label, domain_id,
-                          services_column(alias.services));
+                          internal::join(alias.services, ","));
         !r)
       return r;
     return record(actor, "ip.add", alias.address, describe(alias));
@@ -144,7 +128,7 @@ Result<std::vector<IpAlias>> Store::read_ip_aliases(std::string_view address) {
     if (!more) return more.error();
     if (!*more) break;
     out.push_back(IpAlias{rows->text(0), static_cast<int>(rows->integer(1)), rows->text(2),
-                          rows->text(3), rows->text(4), services_from_column(rows->text(5))});
+                          rows->text(3), rows->text(4), internal::split(rows->text(5), ',')});
   }
   return out;
 }

@@ -75,13 +75,7 @@ Result<std::vector<directory::Account>> Store::read_accounts(Scope scope) {
         directory::Account& a = accounts.emplace_back(directory::Account{
             r.text(0), r.text(1), r.text(2), r.text(3), static_cast<uint8_t>(r.integer(4)),
             static_cast<uint64_t>(r.integer(5))});
-        // One address per line (see the schema).
-        std::string copies = r.text(6);
-        for (size_t start = 0; start < copies.size();) {
-          size_t end = std::min(copies.find('\n', start), copies.size());
-          a.copies_to.push_back(copies.substr(start, end - start));
-          start = end + 1;
-        }
+        a.copies_to = internal::split(r.text(6), '\n');  // one address per line
       });
   if (!read) return read.error();
   return accounts;

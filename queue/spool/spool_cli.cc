@@ -287,17 +287,20 @@ std::string dump(const nlohmann::json& j) {
 // Where the spool's files are: on a mirrored volume set, in each healthy member the
 // dataplane lists in DATA/volume.status (every healthy member holds the same files);
 // without one, in the data directory.
+// The volume set's members as the dataplane last reported them; none without a report.
+std::vector<volume::MemberStatus> listed_members(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/volume.status");
+  if (!in) return {};
+  std::stringstream text;
+  text << in.rdbuf();
+  auto members = volume::VolumeSet::parse_status(text.str());
+  return members ? std::move(*members) : std::vector<volume::MemberStatus>{};
+}
+
 std::vector<std::string> spool_roots(const std::string& data_dir) {
   std::vector<std::string> roots;
-  std::ifstream in(data_dir + "/volume.status");
-  if (in) {
-    std::stringstream text;
-    text << in.rdbuf();
-    if (auto members = volume::VolumeSet::parse_status(text.str())) {
-      for (const auto& m : *members)
-        if (m.state == volume::MemberState::healthy) roots.push_back(m.root);
-    }
-  }
+  for (const auto& m : listed_members(data_dir))
+    if (m.state == volume::MemberState::healthy) roots.push_back(m.root);
   if (roots.empty()) roots.push_back(data_dir);
   return roots;
 }
@@ -484,12 +487,7 @@ int run_repair(const Arguments& args, std::ostream& out, std::ostream& err) {
     return 1;
   }
   std::vector<std::string> roots;
-  std::ifstream in(args.data_dir + "/volume.status");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (auto members = volume::VolumeSet::parse_status(text.str()); in && members) {
-    for (const auto& m : *members) roots.push_back(m.root);
-  }
+  for (const auto& m : listed_members(args.data_dir)) roots.push_back(m.root);
   if (roots.size() < 2) {
     out << "one copy of the spool: nothing to mend from\n";
     return 0;

@@ -129,11 +129,15 @@ void MirroredFileIo::sync_epoch() {
       if (h->fds[m] < 0 && set_->writable(m)) {
         h->incarnations[m] = incarnation;
         auto call = rebuild_open(*h, m);
-        Result<int> fd = !call ? Result<int>(call.error()) : *call ? (*call)() : Result<int>(-1);
-        if (!fd)
-          device_failure(m, fd.error().code, *h->path);
-        else
-          h->fds[m] = *fd;
+        if (!call) {
+          device_failure(m, call.error().code, *h->path);
+        } else if (*call) {
+          Result<int> fd = (*call)();
+          if (fd)
+            h->fds[m] = *fd;
+          else
+            device_failure(m, fd.error().code, *h->path);
+        }
       }
     }
   }
@@ -387,9 +391,8 @@ Result<void> MirroredFileIo::write_at(int fd, uint64_t offset, const void* data,
   auto bytes = std::make_shared<const std::string>(static_cast<const char*>(data), len);
   return on_all("write to " + *h->path, [&](size_t m) -> Result<MemberCalls::Call> {
     if (h->fds[m] < 0) return make_error(EBADF, "not open on this member");
-    return MemberCalls::Call([io = &under_, fd = h->fds[m], offset, bytes]() -> Result<int> {
-      if (auto r = io->write_at(fd, offset, bytes->data(), bytes->size()); !r) return r.error();
-      return -1;
+    return no_value([io = &under_, fd = h->fds[m], offset, bytes] {
+      return io->write_at(fd, offset, bytes->data(), bytes->size());
     });
   });
 }

@@ -52,7 +52,7 @@ std::string describe(const AliasStatus& s) {
       s.alias.address + "/" + std::to_string(s.alias.prefix) + " " + s.alias.interface;
   if (!s.alias.label.empty()) out += " label " + s.alias.label;
   out += " " + std::string(to_string(s.state));
-  if (!s.actual.empty()) out += " at " + s.actual;
+  if (!s.actual().empty()) out += " at " + s.actual();
   return out;
 }
 
@@ -179,7 +179,7 @@ TEST(AliasDrift, StoredRowsKeepEveryField) {
   EXPECT_EQ(rows[0].alias.domain, "example.com");
   EXPECT_EQ(rows[0].alias.services, (std::vector<std::string>{"smtp", "submission"}));
   EXPECT_EQ(rows[0].alias.label, "eth0:mail");
-  EXPECT_EQ(rows[0].actual, "");
+  EXPECT_EQ(rows[0].actual(), "");
 }
 
 TEST(AliasDrift, SyncActsOnMissingElsewhereAndStrayOnly) {

@@ -2,7 +2,11 @@
 // the kernel's /proc/net/tcp and tcp6 text.
 #include "control/netcfg/tcp_sessions.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace postcore::netcfg {
 namespace {
@@ -46,9 +50,27 @@ TEST(TcpSessions, Ipv6AndIpv4MappedSessions) {
   EXPECT_EQ(parse_established(table, true, 22), (Addresses{"2001:db8::25", "127.0.0.1"}));
 }
 
-TEST(TcpSessions, ReadsThisNamespacesTables) {
-  auto sessions = established_to_port(22);
-  ASSERT_TRUE(sessions.ok()) << sessions.error().message;
+// A session of this test's own, on loopback, shows in the kernel's table.
+TEST(TcpSessions, SeesAnEstablishedSessionOfThisProcess) {
+  const int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(::listen(server, 1), 0);
+  ASSERT_EQ(::getsockname(server, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const uint16_t port = ntohs(address.sin_port);
+  auto before = established_to_port(port);
+  ASSERT_TRUE(before.ok()) << before.error().message;
+  EXPECT_EQ(*before, Addresses{});
+  const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&address), length), 0);
+  auto during = established_to_port(port);
+  ASSERT_TRUE(during.ok()) << during.error().message;
+  EXPECT_EQ(*during, Addresses{"127.0.0.1"});
+  ::close(client);
+  ::close(server);
 }
 
 }  // namespace
