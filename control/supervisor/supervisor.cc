@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/process_lock.h"
 
 namespace postcore::supervisor {
 namespace {
@@ -58,33 +59,14 @@ std::string describe(int status) {
   return "stopped";
 }
 
-// Held for the life of the supervisor; children inherit nothing (O_CLOEXEC).
-bool lock_data_dir(const std::string& dir) {
-  std::string path = dir + "/postcore.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    log::error("supervisor", "{}: {}", path, std::strerror(errno));
-    return false;
-  }
-  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-    char buf[32] = {0};
-    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
-    pid.erase(std::remove(pid.begin(), pid.end(), '\n'), pid.end());
-    log::error("supervisor", "data directory {} is in use by another postcore (pid {})", dir, pid);
-    return false;
-  }
-  std::string me = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd, 0) == 0) {
-    [[maybe_unused]] ssize_t w = pwrite(fd, me.data(), me.size(), 0);
-  }
-  return true;
-}
-
 }  // namespace
 
 int run(const Options& options) {
-  if (!lock_data_dir(options.data_dir)) return 1;
+  if (auto locked = hold_process_lock(options.data_dir + "/postcore.lock"); !locked) {
+    log::error("supervisor", "data directory {} is in use by another postcore: {}",
+               options.data_dir, locked.error().message);
+    return 1;
+  }
 
   sigset_t mask, original;
   sigemptyset(&mask);

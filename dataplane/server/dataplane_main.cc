@@ -17,6 +17,7 @@
 
 #include "common/capabilities.h"
 #include "common/log.h"
+#include "common/process_lock.h"
 #include "common/profile.h"
 #include "dataplane/server/core.h"
 #include "dataplane/server/directory_watcher.h"
@@ -37,19 +38,6 @@ std::vector<int> usable_cpus() {
   }
   if (cpus.empty()) cpus.push_back(0);
   return cpus;
-}
-
-// Two dataplanes appending to one spool would corrupt it: the lock makes that impossible
-// even for a process started by hand next to a running appliance.
-bool lock_data_dir(const std::string& dir) {
-  std::string path = dir + "/dataplane.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
-    log::error("dataplane", "{}: another dataplane is running on this data directory ({})", path,
-               std::strerror(errno));
-    return false;
-  }
-  return true;  // held until the process exits
 }
 
 }  // namespace
@@ -90,7 +78,13 @@ int main(int argc, char** argv) {
     log::error("dataplane", "mkdir {}: {}", profile->data_dir, std::strerror(errno));
     return 1;
   }
-  if (!lock_data_dir(profile->data_dir)) return 1;
+  // Two dataplanes appending to one spool would corrupt it: the lock makes that impossible
+  // even for a process started by hand next to a running appliance.
+  if (auto locked = hold_process_lock(profile->data_dir + "/dataplane.lock"); !locked) {
+    log::error("dataplane", "another dataplane is running on this data directory: {}",
+               locked.error().message);
+    return 1;
+  }
 
   // The volume set the spool lives on: which members can be trusted is decided here, once,
   // before any core writes.
