@@ -58,9 +58,12 @@ int up(const std::string& profile_path, const std::string& data_dir_arg, int por
                                 own_directory() + "/postcore-control",
                                 {"--data-dir", data_dir, "--log-level", child_level}};
   supervisor::ChildSpec dataplane{"dataplane", own_directory() + "/postcore-dataplane", {}};
-  if (!profile_path.empty())
-    dataplane.args.insert(dataplane.args.end(),
-                          {"--profile", std::filesystem::absolute(profile_path).string()});
+  // Both read the profile: the store lives on its volume set like the spool.
+  if (!profile_path.empty()) {
+    const std::string profile_arg = std::filesystem::absolute(profile_path).string();
+    control.args.insert(control.args.end(), {"--profile", profile_arg});
+    dataplane.args.insert(dataplane.args.end(), {"--profile", profile_arg});
+  }
   dataplane.args.insert(dataplane.args.end(),
                         {"--data-dir", data_dir, "--port-base", std::to_string(profile->port_base),
                          "--log-level", log_level.empty() ? profile->log_level : log_level});

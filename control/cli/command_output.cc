@@ -92,6 +92,13 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
           << "\tgeneration " << m["generation"].get<uint64_t>() << "\terrors "
           << m["errors"].get<uint64_t>() << "\trepaired " << m["repaired"].get<uint64_t>();
       if (!m["reason"].get<std::string>().empty()) out << "\t" << m["reason"].get<std::string>();
+      if (m.contains("store")) {
+        const auto& s = m["store"];
+        out << "\tstore " << s["state"].get<std::string>();
+        if (s["repaired"].get<uint64_t>() > 0) out << " repaired " << s["repaired"].get<uint64_t>();
+        if (!s["reason"].get<std::string>().empty())
+          out << " (" << s["reason"].get<std::string>() << ")";
+      }
       out << "\n";
     }
     for (const char* activity : {"scrub", "resilver"})
@@ -103,7 +110,11 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
   } else if (command == "volume.remove") {
     out << "removal of " << reply["member"].get<std::string>() << " requested\n";
   } else if (command == "volume.scrub") {
-    out << "scrub requested; postcorectl volume status shows its progress\n";
+    if (reply.contains("store"))
+      out << "store: " << reply["store"]["pages"].get<uint64_t>() << " pages checked, "
+          << reply["store"]["mended"].get<uint64_t>() << " copies mended, "
+          << reply["store"]["unreadable"].get<uint64_t>() << " unreadable\n";
+    out << "spool scrub requested; postcorectl volume status shows its progress\n";
   } else if (command == "ip.list") {
     for (const auto& a : reply) {
       out << a["address"].get<std::string>() << "/" << a["prefix"].get<int>() << "\tdev "

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "control/server/control_commands.h"
+#include "control/server/store_volumes.h"
+#include "control/store/volume_vfs.h"
 #include "queue/volume/volume_set.h"
 
 namespace postcore::control {
@@ -55,13 +57,25 @@ void ControlCommands::add_misc_commands() {
     json out = {{"members", json::array()},
                 {"scrub", activities["scrub"]},
                 {"resilver", activities["resilver"]}};
+    // The store's part of each member, as the control plane keeps it (store_volumes.h).
+    std::vector<volume::MemberStatus> ours;
+    if (volumes_) ours = volumes_->set().status();
     for (const auto& m : *members) {
-      out["members"].push_back({{"root", m.root},
-                                {"state", volume::to_string(m.state)},
-                                {"generation", m.generation},
-                                {"errors", m.errors},
-                                {"repaired", m.repaired},
-                                {"reason", m.reason}});
+      json member = {{"root", m.root},
+                     {"state", volume::to_string(m.state)},
+                     {"generation", m.generation},
+                     {"errors", m.errors},
+                     {"repaired", m.repaired},
+                     {"reason", m.reason}};
+      for (const auto& s : ours) {
+        if (s.root != store_member_root(m.root) || s.state == volume::MemberState::absent) continue;
+        member["store"] = {{"state", volume::to_string(s.state)},
+                           {"generation", s.generation},
+                           {"errors", s.errors},
+                           {"repaired", s.repaired},
+                           {"reason", s.reason}};
+      }
+      out["members"].push_back(std::move(member));
     }
     return out;
   });
@@ -103,10 +117,19 @@ void ControlCommands::add_misc_commands() {
   // at its next check (within 200 ms) and reports progress in the volume status.
   add("volume.scrub", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
     if (auto f = a.finish(); !f) return f.error();
+    // The store is small: its copies are checked here and now.
+    json reply = {{"requested", true}};
+    if (volumes_) {
+      auto scrubbed = store_.scrub();
+      if (!scrubbed) return scrubbed.error();
+      reply["store"] = {{"pages", scrubbed->pages},
+                        {"mended", scrubbed->mended},
+                        {"unreadable", scrubbed->unreadable}};
+    }
     const std::string request = data_dir_ + "/volume.scrub-request";
     std::ofstream out(request);
     if (!out) return make_error(EIO, "cannot write " + request);
-    return json{{"requested", true}};
+    return reply;
   });
   add("status", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
     if (auto f = a.finish(); !f) return f.error();

@@ -34,8 +34,11 @@ Result<uint8_t> parse_services(const std::vector<std::string>& names) {
 }
 
 ControlCommands::ControlCommands(store::Store& store, std::string snapshot_dir,
-                                 std::string data_dir)
-    : store_(store), snapshot_dir_(std::move(snapshot_dir)), data_dir_(std::move(data_dir)) {
+                                 std::string data_dir, StoreVolumes* volumes)
+    : store_(store),
+      snapshot_dir_(std::move(snapshot_dir)),
+      data_dir_(std::move(data_dir)),
+      volumes_(volumes) {
   add_domain_commands();
   add_account_commands();
   add_name_commands();

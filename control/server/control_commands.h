@@ -23,10 +23,15 @@ struct SystemAddress;
 
 namespace postcore::control {
 
+class StoreVolumes;
+
 class ControlCommands {
  public:
   // `data_dir`: where the dataplane reports the volume set's state (volume.status).
-  ControlCommands(store::Store& store, std::string snapshot_dir, std::string data_dir = {});
+  // `volumes`: the set the store lives on, when it does (its state joins volume status,
+  // and volume scrub checks the store too).
+  ControlCommands(store::Store& store, std::string snapshot_dir, std::string data_dir = {},
+                  StoreVolumes* volumes = nullptr);
   ~ControlCommands();
 
   Result<nlohmann::json> dispatch(const Peer& peer, const std::string& command,
@@ -62,6 +67,7 @@ class ControlCommands {
   store::Store& store_;
   std::string snapshot_dir_;
   std::string data_dir_;
+  StoreVolumes* volumes_;
   std::map<std::string, Command> commands_;
   uint64_t published_version_ = 0;
   bool published_ = false;

@@ -12,8 +12,11 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/process_lock.h"
+#include "common/profile.h"
 #include "control/server/admin_server.h"
 #include "control/server/control_commands.h"
+#include "control/server/store_volumes.h"
 #include "control/store/store.h"
 
 using namespace postcore;
@@ -23,11 +26,13 @@ std::atomic<bool> g_stop{false};
 void on_signal(int) {
   g_stop.store(true);
 }
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"postcore control plane (started by `postcore up`)"};
-  std::string data_dir = "./var", log_level = "info", group = "postcore";
+  std::string data_dir = "./var", log_level = "info", group = "postcore", profile_path;
+  app.add_option("--profile", profile_path, "machine profile (default: embedded dev.toml)");
   app.add_option("--data-dir", data_dir, "data directory");
   app.add_option("--log-level", log_level, "error, warning, info or debug");
   app.add_option("--admin-group", group, "group whose members may use the admin API");
@@ -54,12 +59,33 @@ int main(int argc, char** argv) {
     log::error("control", "mkdir {}: {}", control_dir, std::strerror(errno));
     return 1;
   }
-  auto store = store::Store::open(control_dir + "/config.db");
+  // One control plane per data directory: the store's VFS takes no locks of its own.
+  if (auto locked = hold_process_lock(control_dir + "/control.lock"); !locked) {
+    log::error("control", "another control plane is running on this data directory: {}",
+               locked.error().message);
+    return 1;
+  }
+  // The store lives on the profile's volume set, like the spool.
+  ProfileOverrides overrides;
+  overrides.data_dir = data_dir;
+  auto profile = load_profile(profile_path, overrides);
+  if (!profile) {
+    log::error("control", "{}", profile.error().message);
+    return 2;
+  }
+  auto volumes = control::StoreVolumes::open(*profile, data_dir);
+  if (!volumes) {
+    log::error("control", "{}", volumes.error().message);
+    return 1;
+  }
+  store::StoreOptions store_options;
+  store_options.files = &(*volumes)->files();
+  auto store = store::Store::open((*volumes)->store_path(), store_options);
   if (!store) {
     log::error("control", "{}", store.error().message);
     return 1;
   }
-  control::ControlCommands commands(**store, control_dir, data_dir);
+  control::ControlCommands commands(**store, control_dir, data_dir, volumes->get());
   // The dataplane may have started before any change was made: give it a snapshot now.
   if (auto r = commands.publish_if_changed(); !r) {
     log::error("control", "cannot publish the directory snapshot: {}", r.error().message);
@@ -82,7 +108,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   log::info("control", "admin API on {}", options.socket_path);
-  server.serve(g_stop, [] {});
+  server.serve(g_stop, [&] { (*volumes)->tick(**store); });
   log::info("control", "stopped");
   return 0;
 }

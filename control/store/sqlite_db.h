@@ -43,7 +43,9 @@ class Rows {
 
 class SqliteDb {
  public:
-  static Result<std::unique_ptr<SqliteDb>> open(const std::string& path, int busy_timeout_ms);
+  // `vfs`: the name of the VFS to open it with; null for SQLite's default.
+  static Result<std::unique_ptr<SqliteDb>> open(const std::string& path, int busy_timeout_ms,
+                                                const char* vfs = nullptr);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
@@ -91,6 +93,12 @@ class SqliteDb {
   bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
   int64_t changes() const { return sqlite3_changes64(db_); }
+  // The bytes reserved at the end of each page; `set` (0..255) asks for that many from
+  // the next time the database is written whole (a new database, VACUUM).
+  int page_reserve(int set = -1) {
+    sqlite3_file_control(db_, "main", SQLITE_FCNTL_RESERVE_BYTES, &set);
+    return set;
+  }
   const std::string& path() const { return path_; }
 
   // The connection's last failure: EIO, "configuration store PATH: WHAT: sqlite message".

@@ -11,6 +11,7 @@
 #include "control/store/schema.h"
 #include "control/store/sqlite_db.h"
 #include "control/store/store_internal.h"
+#include "control/store/volume_vfs.h"
 
 namespace postcore::store {
 namespace internal {
@@ -110,6 +111,25 @@ std::vector<std::string> split(std::string_view text, char separator) {
 
 namespace {
 
+// A store on a volume set: one connection in exclusive locking mode (the VFS has no
+// shared memory for the log's index), and every page with a checksum. A database made
+// before it had them is rewritten whole (VACUUM) with room for them.
+Result<void> set_volume_pragmas(SqliteDb& db) {
+  if (auto r = db.exec("PRAGMA locking_mode = EXCLUSIVE"); !r) return r;
+  if (db.page_reserve() == kPageReserve) return {};
+  auto pages = db.query_integer("PRAGMA page_count");
+  if (!pages) return pages.error();
+  db.page_reserve(kPageReserve);
+  if (pages->value_or(0) == 0) return {};
+  log::info("store", "{}: adding page checksums (VACUUM)", db.path());
+  if (auto r = db.exec("VACUUM"); !r) return r;
+  if (db.page_reserve() != kPageReserve)
+    return make_error(EIO, fmt::format("configuration store {}: cannot make room for page "
+                                       "checksums",
+                                       db.path()));
+  return {};
+}
+
 Result<void> set_pragmas(SqliteDb& db) {
   // WAL: readers (snapshot publishing) never wait for the writer, and a commit is one
   // append plus one fsync. FULL: that fsync happens at every commit, so a committed
@@ -149,16 +169,44 @@ Result<void> run_body(const std::function<Result<void>(Store&)>& body, Store& st
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions options) {
-  auto db = SqliteDb::open(path, options.busy_timeout_ms);
+  std::unique_ptr<VolumeVfs> vfs;
+  if (options.files != nullptr) {
+    // Before SQLite recovers the log: its copies must agree first.
+    if (auto r = reconcile_wal(*options.files, path + "-wal"); !r)
+      return make_error(
+          EIO, fmt::format("configuration store {}: log copies: {}", path, r.error().message));
+    vfs = std::make_unique<VolumeVfs>(*options.files);
+  }
+  auto db = SqliteDb::open(path, options.busy_timeout_ms, vfs ? vfs->name() : nullptr);
   if (!db) return db.error();
+  if (vfs)
+    if (auto r = set_volume_pragmas(**db); !r) return r.error();
   if (auto r = set_pragmas(**db); !r) return r.error();
   auto version = migrate(**db, schema_migrations());
   if (!version) return version.error();
-  return std::unique_ptr<Store>(new Store(std::move(*db), std::move(options), *version));
+  std::unique_ptr<Store> store(
+      new Store(std::move(vfs), std::move(*db), std::move(options), *version));
+  if (auto r = store->checkpoint(); !r) return r.error();
+  return store;
 }
 
-Store::Store(std::unique_ptr<SqliteDb> db, StoreOptions options, int schema_version)
-    : db_(std::move(db)), options_(std::move(options)), schema_version_(schema_version) {}
+Store::Store(std::unique_ptr<VolumeVfs> vfs, std::unique_ptr<SqliteDb> db, StoreOptions options,
+             int schema_version)
+    : vfs_(std::move(vfs)),
+      db_(std::move(db)),
+      options_(std::move(options)),
+      schema_version_(schema_version) {}
+
+Result<DatabaseScrub> Store::scrub() {
+  if (!vfs_) return make_error(EINVAL, "the configuration store is not on a volume set");
+  if (auto r = checkpoint(); !r) return r.error();
+  return scrub_database(*options_.files, db_->path());
+}
+
+Result<void> Store::checkpoint() {
+  if (!vfs_) return {};
+  return db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
 
 Store::~Store() = default;
 
@@ -193,6 +241,10 @@ Result<void> Store::finish_outermost(Result<void> result) {
         EIO, fmt::format("configuration store {}: injected failure at commit", db_->path()));
   if (result) result = db_->exec("COMMIT");
   db_->expect_transaction(false);
+  // Committed is durable: a checkpoint that fails now is retried after the next commit
+  // (and at the next open), and the change stands.
+  if (result && !(options_.fail_at && options_.fail_at("checkpoint")))
+    if (auto folded = checkpoint(); !folded) log::warning("store", "{}", folded.error().message);
   if (!result && db_->in_transaction()) {
     if (auto undone = db_->exec("ROLLBACK"); !undone)
       log::error("store", "{}", undone.error().message);

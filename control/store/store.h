@@ -25,9 +25,15 @@
 #include "common/result.h"
 #include "control/directory/model.h"
 
+namespace postcore::volume {
+class FileIo;
+}
+
 namespace postcore::store {
 
 class SqliteDb;
+class VolumeVfs;
+struct DatabaseScrub;
 struct Address;
 
 // An IP alias: an address the control plane keeps on an interface for the appliance's
@@ -79,9 +85,15 @@ enum class PutOutcome { created, updated, unchanged };
 
 struct StoreOptions {
   int busy_timeout_ms = 5000;
-  // Named failure points for tests: return true to make that step fail with EIO.
-  // Points: "commit" (just before COMMIT of an outermost transaction).
+  // Named failure points for tests: return true to make that step fail with EIO (or, for
+  // "checkpoint", be left out). Points: "commit" (just before COMMIT of an outermost
+  // transaction), "checkpoint" (the log's checkpoint after a commit, with `files`).
   std::function<bool(std::string_view point)> fail_at;
+  // When set, the database and its log go through these files (a mirrored volume set:
+  // volume_vfs.h): pages carry checksums, the copies of the log are reconciled at open,
+  // the log is checkpointed after every commit, and the store is opened in exclusive
+  // locking mode (one process, one connection).
+  volume::FileIo* files = nullptr;
 };
 
 class Store {
@@ -94,6 +106,13 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   int schema_version() const { return schema_version_; }
+
+  // Folds the write-ahead log into the database and empties it (a no-op outside a
+  // mirrored store): afterwards the database file alone holds the store, for a copy.
+  Result<void> checkpoint();
+  // Checks every copy of every page of a mirrored store and mends the damaged ones
+  // (volume_vfs.h); EINVAL for a store that is not on a volume set.
+  Result<DatabaseScrub> scrub();
 
   // Runs `body` in one transaction (BEGIN IMMEDIATE … COMMIT): all of it or nothing. An
   // error from `body` rolls everything back. Called inside another transaction it runs in
@@ -211,7 +230,8 @@ class Store {
     std::string address;
   };
 
-  Store(std::unique_ptr<SqliteDb> db, StoreOptions options, int schema_version);
+  Store(std::unique_ptr<VolumeVfs> vfs, std::unique_ptr<SqliteDb> db, StoreOptions options,
+        int schema_version);
 
   Result<void> finish_outermost(Result<void> body_result);
   Result<void> record(const Actor& actor, std::string_view action, std::string_view object,
@@ -269,6 +289,7 @@ class Store {
   // returns it as stored.
   Result<std::string> insert_member(const NameRef& group, std::string_view member, bool* inserted);
 
+  std::unique_ptr<VolumeVfs> vfs_;  // before db_: the connection goes first
   std::unique_ptr<SqliteDb> db_;
   StoreOptions options_;
   int schema_version_;

@@ -140,6 +140,7 @@ void VolumeMaintenance::resilver(size_t member) {
   set_->set_activity("resilver", fmt::format("{}: running since {}", root, started));
   log::info("volume", "resilver of {} started", root);
   volume::ResilverOptions options;
+  options.skip_dirs = {"control"};  // the control plane rebuilds its store itself
   options.stop = &stop_;
   options.bytes_per_second = bytes_per_second_;
   options.progress = [&](const std::string& line) {

@@ -33,12 +33,17 @@ struct Tree {
   std::vector<std::string> dirs;
 };
 
-Tree walk(const std::string& root) {
+Tree walk(const std::string& root, const std::vector<std::string>& skip_dirs) {
   Tree tree;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
     std::string rel = fs::relative(it->path(), root, ec).string();
     if (ec) break;
+    if (it.depth() == 0 && it->is_directory(ec) &&
+        std::find(skip_dirs.begin(), skip_dirs.end(), rel) != skip_dirs.end()) {
+      it.disable_recursion_pending();
+      continue;
+    }
     if (it->is_directory(ec))
       tree.dirs.push_back(rel);
     else if (it->is_regular_file(ec) && !is_meta(rel))
@@ -82,9 +87,9 @@ class Rebuild {
 
   // Step 1, before the member takes writes: nothing it holds may contradict the set.
   Result<void> prune() {
-    Tree theirs = walk(to_);
+    Tree theirs = walk(to_, options_.skip_dirs);
     std::set<std::string> ours;
-    for (const std::string& f : walk(from_).files) ours.insert(f);
+    for (const std::string& f : walk(from_, options_.skip_dirs).files) ours.insert(f);
     for (const std::string& rel : theirs.files) {
       std::error_code ec;
       if (!ours.count(rel)) {
@@ -102,7 +107,7 @@ class Rebuild {
   }
 
   Result<void> copy_all(int pass) {
-    Tree tree = walk(from_);
+    Tree tree = walk(from_, options_.skip_dirs);
     for (const std::string& dir : tree.dirs) {
       std::error_code ec;
       fs::create_directories(fs::path(to_) / dir, ec);
@@ -163,7 +168,7 @@ class Rebuild {
   }
 
   Result<void> sync_dirs() {
-    for (const std::string& dir : walk(to_).dirs)
+    for (const std::string& dir : walk(to_, options_.skip_dirs).dirs)
       if (auto r = io_.sync_dir(to_ + "/" + dir); !r) return r;
     return io_.sync_dir(to_);
   }

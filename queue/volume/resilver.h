@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "queue/volume/volume_set.h"
@@ -29,6 +30,10 @@ namespace postcore::volume {
 
 struct ResilverOptions {
   uint64_t bytes_per_second = 100ull << 20;
+  // Top-level directories of each member that another process keeps in step itself (the
+  // control plane's store: its files are rewritten in place, so a copy from here could
+  // undo a newer write). The resilver neither copies, cuts nor removes anything in them.
+  std::vector<std::string> skip_dirs;
   std::chrono::milliseconds settle{1000};
   const std::atomic<bool>* stop = nullptr;           // set to abandon (the member stays out)
   std::function<void(const std::string&)> progress;  // a line now and then

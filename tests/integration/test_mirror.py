@@ -429,6 +429,95 @@ class Mirror(unittest.TestCase):
         self.assertEqual(sorted(self.volume_status()), ['disk2', 'disk3'])
         self.assertEqual(sorted(m['queue_id'] for m in app.spool_list()), sorted(ids))
 
+    # The configuration store lives on the set too (control/store/volume_vfs.h).
+    def store_copy(self, member):
+        with open(os.path.join(self.member(member), 'control', 'config.db'), 'rb') as f:
+            return f.read()
+
+    def domains(self):
+        return sorted(d['name'] for d in json.loads(self.app.ctl('--json', 'domain', 'list').stdout))
+
+    def wait_store_state(self, member, state, deadline=10.0):
+        end = time.monotonic() + deadline
+        while self.volume_status()[member].get('store', {}).get('state') != state:
+            self.assertLess(time.monotonic(), end, self.app.read_log())
+            time.sleep(0.05)
+
+    def test_store_is_on_both_members_and_scrub_mends_every_damaged_page(self):
+        app = self.start()
+        for name in ('one.test', 'two.test'):
+            app.ctl('domain', 'add', name)
+        disk1, disk2 = self.store_copy('disk1'), self.store_copy('disk2')
+        self.assertGreater(len(disk1), 4096)
+        self.assertEqual(disk1, disk2)
+        self.assertFalse(os.path.exists(os.path.join(app.data_dir, 'control', 'config.db')))
+        self.assertEqual(self.volume_status()['disk2']['store']['state'], 'healthy')
+        # Every page damaged, on one member or the other: nothing is lost, scrub mends all.
+        pages = len(disk1) // 4096
+        for i, member in enumerate(('disk1', 'disk2')):
+            path = os.path.join(self.member(member), 'control', 'config.db')
+            with open(path, 'r+b') as f:
+                for page in range(i, pages, 2):
+                    f.seek(page * 4096 + 300)
+                    byte = f.read(1)[0]
+                    f.seek(page * 4096 + 300)
+                    f.write(bytes([byte ^ 0x10]))
+        report = json.loads(app.ctl('--json', 'volume', 'scrub').stdout)['store']
+        self.assertEqual(report, {'pages': pages, 'mended': pages, 'unreadable': 0})
+        self.assertEqual(self.store_copy('disk1'), self.store_copy('disk2'))
+        self.assertEqual(self.domains(), ['one.test', 'two.test'])
+        # Damage found at start-up: the copy that passes its check is used, and mended from.
+        self.assertEqual(app.stop(), 0, app.read_log())
+        with open(os.path.join(self.member('disk1'), 'control', 'config.db'), 'r+b') as f:
+            f.write(b'garbage')
+        app.start()
+        self.assertEqual(self.domains(), ['one.test', 'two.test'])
+        app.ctl('domain', 'add', 'three.test')
+        app.ctl('volume', 'scrub')
+        self.assertEqual(self.store_copy('disk1'), self.store_copy('disk2'))
+        repaired = sum(m['store']['repaired'] for m in self.volume_status().values())
+        self.assertGreaterEqual(repaired, 1)
+
+    def test_store_goes_on_without_a_lost_member_and_is_rebuilt_on_it(self):
+        app = self.start()
+        app.ctl('domain', 'add', 'before.test')
+        shutil.rmtree(self.member('disk2'))
+        self.wait_store_state('disk2', 'degraded')
+        app.ctl('domain', 'add', 'during.test')
+        self.assertEqual(self.domains(), ['before.test', 'during.test'])
+        app.ctl('volume', 'replace', 'disk2')
+        self.wait_resilvered()
+        self.wait_store_state('disk2', 'healthy')
+        app.ctl('domain', 'add', 'after.test')
+        self.assertEqual(self.store_copy('disk1'), self.store_copy('disk2'))
+        self.assertIn('rebuilt', app.read_log())
+        # disk2 alone now holds the whole store.
+        self.assertEqual(app.stop(), 0, app.read_log())
+        shutil.rmtree(self.member('disk1'))
+        app.start()
+        self.assertEqual(self.domains(), ['after.test', 'before.test', 'during.test'])
+
+    def test_store_member_that_comes_back_stale_is_never_read(self):
+        app = self.start()
+        app.ctl('domain', 'add', 'kept.test')
+        self.assertEqual(app.stop(), 0, app.read_log())
+        shutil.copytree(self.member('disk2'), self.member('disk2.old'))
+        app.start()
+        # disk2 dies, the store goes on without it, then the old disk comes back.
+        shutil.rmtree(self.member('disk2'))
+        self.wait_store_state('disk2', 'degraded')
+        app.ctl('domain', 'add', 'missed.test')
+        self.assertEqual(app.stop(), 0, app.read_log())
+        os.rename(self.member('disk2.old'), self.member('disk2'))
+        app.start()
+        self.assertEqual(self.volume_status()['disk2']['store']['state'], 'stale')
+        for _ in range(4):  # reads go to every member they trust: never to disk2
+            self.assertEqual(self.domains(), ['kept.test', 'missed.test'])
+        app.ctl('volume', 'replace', 'disk2')
+        self.wait_resilvered()
+        self.wait_store_state('disk2', 'healthy')
+        self.assertEqual(self.store_copy('disk1'), self.store_copy('disk2'))
+
     def test_device_mapper_error_target_under_load(self):
         """A member on device-mapper whose table is switched to the `error` target: every
         I/O to it fails from then on, as a disk that died."""

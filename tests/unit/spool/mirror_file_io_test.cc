@@ -355,6 +355,27 @@ TEST_F(MirrorTest, ResilverRebuildsAMemberAndItJoinsAtANewGeneration) {
   }
 }
 
+TEST_F(MirrorTest, ResilverLeavesDirectoriesAnotherProcessKeepsAlone) {
+  write_file(roots_[0] + "/spool/shard-000/seg-00000001.log", "spool");
+  write_file(roots_[0] + "/control/config.db", "the store, as member 0 holds it");
+  write_file(roots_[0] + "/control/new-file", "only on member 0");
+  set_->fail(1, EIO, "test");
+  write_file(roots_[1] + "/control/config.db", "longer, and rewritten by its owner meanwhile");
+  write_file(roots_[1] + "/control/only-here", "kept");
+  volume::ResilverOptions options;
+  options.settle = std::chrono::milliseconds(0);
+  options.skip_dirs = {"control"};
+  auto r = volume::resilver(*set_, 1, options);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->files, 1u);
+  EXPECT_EQ(r->removed, 0u);
+  EXPECT_EQ(read_text(roots_[1] + "/spool/shard-000/seg-00000001.log"), "spool");
+  EXPECT_EQ(read_text(roots_[1] + "/control/config.db"),
+            "longer, and rewritten by its owner meanwhile");
+  EXPECT_EQ(read_text(roots_[1] + "/control/only-here"), "kept");
+  EXPECT_FALSE(std::filesystem::exists(roots_[1] + "/control/new-file"));
+}
+
 TEST_F(MirrorTest, AMemberBeingRebuiltTakesWritesButServesNoReads) {
   ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
   auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
