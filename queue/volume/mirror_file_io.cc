@@ -7,6 +7,7 @@
 #include <bitset>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <optional>
 
@@ -221,6 +222,33 @@ Result<void> MirroredFileIo::on_all(const std::string& what,
   return make_error(EIO, what + ": no healthy member in volume set " + set_->logical_root());
 }
 
+Result<int> MirroredFileIo::on_member(size_t m, const std::string& what, MemberCalls::Call call) {
+  if (!syscalls_ || set_->healthy_count() < 2) return call();
+  std::vector<MemberCalls::Call> calls(set_->size());
+  calls[m] = std::move(call);
+  auto answers = member_calls_.run(std::move(calls), timeout_, [](int) {});
+  if (answers[m]) return std::move(*answers[m]);
+  log::error("volume", "member {}: no answer to {} in {} ms", set_->member_root(m), what,
+             timeout_.count());
+  return make_error(ETIMEDOUT, "no answer");
+}
+
+Result<size_t> MirroredFileIo::read_member(size_t m, int member_fd, uint64_t offset, void* buf,
+                                           size_t len, const std::string& what) {
+  if (!syscalls_ || set_->healthy_count() < 2 || len > INT_MAX)
+    return under_.read(member_fd, offset, buf, len);
+  // Read into bytes of its own: a read given up on may still finish later.
+  auto bytes = std::make_shared<std::string>(len, '\0');
+  auto got = on_member(m, what, [io = &under_, member_fd, offset, bytes]() -> Result<int> {
+    auto n = io->read(member_fd, offset, bytes->data(), bytes->size());
+    if (!n) return n.error();
+    return static_cast<int>(*n);
+  });
+  if (!got) return got.error();
+  std::memcpy(buf, bytes->data(), static_cast<size_t>(*got));
+  return static_cast<size_t>(*got);
+}
+
 Result<int> MirroredFileIo::open(const std::string& path, int flags, mode_t mode) {
   auto h = std::make_unique<Handle>();
   h->fds.assign(set_->size(), -1);
@@ -310,7 +338,7 @@ Result<size_t> MirroredFileIo::read_copy(int fd, size_t copy, uint64_t offset, v
   if (!h) return make_error(EBADF, "read: bad descriptor");
   std::optional<size_t> m = copy_member(*h, copy);
   if (!m) return make_error(EIO, *h->path + ": no copy " + std::to_string(copy));
-  auto got = under_.read(h->fds[*m], offset, buf, len);
+  auto got = read_member(*m, h->fds[*m], offset, buf, len, "read of " + *h->path);
   if (!got) device_failure(*m, got.error().code, "read of " + *h->path);
   return got;
 }
@@ -329,13 +357,21 @@ Result<void> MirroredFileIo::mend_copy(int fd, size_t copy, uint64_t offset, con
 // The file may be open read-only here: the repair opens the member's file for writing.
 Result<void> MirroredFileIo::mend_member(size_t m, const std::string& path, uint64_t offset,
                                          const void* data, size_t len) {
-  Result<void> r;
   auto p = member_path(m, path);
-  auto fd = p ? under_.open(*p, O_WRONLY, 0) : Result<int>(p.error());
-  if (!fd) r = fd.error();
-  if (r) r = under_.write_at(*fd, offset, data, len);
-  if (r) r = under_.sync(*fd);
-  if (fd) (void)under_.close(*fd);
+  Result<void> r = p ? Result<void>() : Result<void>(p.error());
+  if (r) {
+    auto bytes = std::make_shared<const std::string>(static_cast<const char*>(data), len);
+    auto done = on_member(
+        m, "repair of " + path, no_value([io = &under_, p = *p, offset, bytes]() -> Result<void> {
+          auto fd = io->open(p, O_WRONLY, 0);
+          if (!fd) return fd.error();
+          Result<void> wrote = io->write_at(*fd, offset, bytes->data(), bytes->size());
+          if (wrote) wrote = io->sync(*fd);
+          (void)io->close(*fd);
+          return wrote;
+        }));
+    if (!done) r = done.error();
+  }
   if (!r) {
     set_->fail(m, r.error().code, "repair of " + path);
     return r;
@@ -356,7 +392,7 @@ Result<size_t> MirroredFileIo::read_checked(int fd, uint64_t offset, void* buf, 
   for (size_t k = 0; k < n; k++) {
     const size_t m = (start + k) % n;
     if (h->fds[m] < 0 || !set_->healthy(m)) continue;
-    auto got = under_.read(h->fds[m], offset, buf, len);
+    auto got = read_member(m, h->fds[m], offset, buf, len, "read of " + *h->path);
     if (!got) {
       if (device_failure(m, got.error().code, "read of " + *h->path)) continue;
       return got;

@@ -75,8 +75,9 @@ class MirroredFileIo final : public FileIo {
   // answered a write or datasync within the timeout (a disk that stopped answering, a
   // frozen file system) is degraded and the operation completes with the other members.
   // Its answer, if it ever comes, is ignored. The synchronous calls (open, fsync at
-  // segment rotation, rename …) of a set of more than one member run on each member's
-  // thread (MemberCalls) and are bounded by the same timeout.
+  // segment rotation, rename …, reads and the repairs of read_checked) of a set of more
+  // than one member run on each member's thread (MemberCalls) and are bounded by the
+  // same timeout.
   void tick(std::chrono::steady_clock::time_point now);
 
  private:
@@ -100,6 +101,13 @@ class MirroredFileIo final : public FileIo {
   Result<void> on_all(const std::string& what,
                       const std::function<Result<MemberCalls::Call>(size_t)>& prepare,
                       const std::function<void(size_t, int)>& accept = nullptr);
+  // Runs `call` for member `m` alone: on the member's thread, bounded by the timeout, when
+  // other healthy members could go on without it (ETIMEDOUT when it does not answer);
+  // inline otherwise.
+  Result<int> on_member(size_t m, const std::string& what, MemberCalls::Call call);
+  // A read of member `m`'s descriptor, bounded like on_member().
+  Result<size_t> read_member(size_t m, int member_fd, uint64_t offset, void* buf, size_t len,
+                             const std::string& what);
   size_t next_reader();
   Result<MemberCalls::Call> rebuild_open(const Handle& h, size_t m);
   void sync_epoch();

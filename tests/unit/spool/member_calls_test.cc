@@ -113,7 +113,7 @@ TEST(MemberCalls, CallsOfDifferentMembersRunAtOnce) {
   EXPECT_TRUE(answers[1] && *answers[1]);
 }
 
-// Real files; opens and fdatasyncs of files under `stuck_root` wait at the gate.
+// Real files; opens, fdatasyncs and reads of files under `stuck_root` wait at the gate.
 class StoppingDisk final : public SyscallFileIo {
  public:
   explicit StoppingDisk(std::string stuck_root) : stuck_root_(std::move(stuck_root)) {}
@@ -129,13 +129,12 @@ class StoppingDisk final : public SyscallFileIo {
     return fd;
   }
   Result<void> sync(int fd) override {
-    bool stuck;
-    {
-      std::lock_guard lock(mu_);
-      stuck = stuck_fds_.count(fd) != 0;
-    }
-    if (stuck && stopped_) gate_.wait();
+    if (stuck(fd) && stopped_) gate_.wait();
     return SyscallFileIo::sync(fd);
+  }
+  Result<size_t> read(int fd, uint64_t offset, void* buf, size_t len) override {
+    if (stuck(fd) && stopped_) gate_.wait();
+    return SyscallFileIo::read(fd, offset, buf, len);
   }
   void write(int, uint64_t, const void*, size_t, IoCallback) override { std::abort(); }
   void datasync(int, IoCallback) override { std::abort(); }
@@ -144,6 +143,11 @@ class StoppingDisk final : public SyscallFileIo {
   Gate& gate() { return gate_; }
 
  private:
+  bool stuck(int fd) {
+    std::lock_guard lock(mu_);
+    return stuck_fds_.count(fd) != 0;
+  }
+
   std::string stuck_root_;
   std::atomic<bool> stopped_{false};
   Gate gate_;
@@ -200,6 +204,27 @@ TEST_F(BoundedSyncCalls, AnFsyncThatNeverAnswersDegradesTheMember) {
   // The set goes on with the member that answers.
   EXPECT_TRUE(io_->write_at(*fd, 5, " world", 6).ok());
   EXPECT_TRUE(io_->sync(*fd).ok());
+  ASSERT_TRUE(io_->close(*fd).ok());
+}
+
+TEST_F(BoundedSyncCalls, AReadThatNeverAnswersDegradesTheMemberAndAnotherServesIt) {
+  auto fd = io_->open(dir_ + "/logical/data", O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(fd.ok()) << fd.error().message;
+  ASSERT_TRUE(io_->write_at(*fd, 0, "hello world", 11).ok());
+  ASSERT_TRUE(io_->sync(*fd).ok());
+  disk_->stop();
+  // Reads go to the members in turn: one of two goes to member 1, and is given up on.
+  for (int i = 0; i < 2; i++) {
+    char buf[11];
+    auto got = io_->read(*fd, 0, buf, sizeof(buf));
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(std::string(buf, *got), "hello world");
+  }
+  EXPECT_TRUE(disk_->gate().someone_waits_within(0ms));
+  EXPECT_TRUE(set_->healthy(0));
+  EXPECT_FALSE(set_->healthy(1));
+  EXPECT_EQ(set_->status()[1].reason,
+            "read of " + dir_ + "/logical/data: " + std::strerror(ETIMEDOUT));
   ASSERT_TRUE(io_->close(*fd).ok());
 }
 
