@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/unique_fd.h"
+
 namespace postcore::netcfg {
 namespace {
 
@@ -35,24 +37,6 @@ constexpr size_t kIpv6Header = 40;
 constexpr size_t kNeighbourMessage = 24;  // NS and NA without options
 constexpr uint8_t kOptionTargetLinkLayer = 2;
 constexpr uint8_t kAdvertOverride = 0x20;  // in the first byte of the NA flags
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd& operator=(Fd&&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
 
 // What one non-blocking read of a probe's answers found.
 struct Received {
@@ -99,7 +83,7 @@ Result<Link> find_link(const std::string& interface) {
 
   // An unprivileged socket for the queries, so that a missing interface is reported as
   // such even to a caller without CAP_NET_RAW.
-  Fd query(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  UniqueFd query(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!query.valid()) return system_error(interface, "cannot open a socket to query it");
   ifreq request{};
   std::memcpy(request.ifr_name, interface.data(), interface.size());
@@ -119,10 +103,10 @@ Result<Link> find_link(const std::string& interface) {
 
 // ---- Frames on a packet socket (ARP, and the neighbour solicitation from ::) ----
 
-Result<Fd> open_packet_socket(const Link& link, uint16_t ethertype) {
+Result<UniqueFd> open_packet_socket(const Link& link, uint16_t ethertype) {
   // Protocol 0 at creation: nothing is queued until bind() narrows reception to the one
   // interface and ethertype (ethertype 0 keeps the socket send-only).
-  Fd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return system_error(link.name, "cannot open a packet socket");
   sockaddr_ll address{};
   address.sll_family = AF_PACKET;
@@ -133,7 +117,7 @@ Result<Fd> open_packet_socket(const Link& link, uint16_t ethertype) {
   return fd;
 }
 
-Result<void> send_frame(const Link& link, const Fd& fd, const std::vector<uint8_t>& frame,
+Result<void> send_frame(const Link& link, const UniqueFd& fd, const std::vector<uint8_t>& frame,
                         const char* what) {
   sockaddr_ll to{};
   to.sll_family = AF_PACKET;
@@ -239,8 +223,8 @@ std::vector<uint8_t> neighbour_solicitation(const Link& link, const directory::I
 
 // ---- ICMPv6 on a raw socket ----
 
-Result<Fd> open_icmpv6_socket(const Link& link, int pass_type) {
-  Fd fd(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6));
+Result<UniqueFd> open_icmpv6_socket(const Link& link, int pass_type) {
+  UniqueFd fd(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6));
   if (!fd.valid()) return system_error(link.name, "cannot open a raw ICMPv6 socket");
   icmp6_filter filter;
   ICMP6_FILTER_SETBLOCKALL(&filter);
@@ -253,7 +237,7 @@ Result<Fd> open_icmpv6_socket(const Link& link, int pass_type) {
   return fd;
 }
 
-Result<void> set_int_option(const Link& link, const Fd& fd, int level, int name, int value,
+Result<void> set_int_option(const Link& link, const UniqueFd& fd, int level, int name, int value,
                             const char* what) {
   if (::setsockopt(fd.get(), level, name, &value, sizeof(value)) < 0)
     return system_error(link.name, std::string("cannot set ") + what);
@@ -306,7 +290,7 @@ Result<void> repeat(int count, std::chrono::milliseconds interval, SendOnce send
 
 Result<void> announce_ipv4(const Link& link, const directory::IpAddress& address, int count,
                            std::chrono::milliseconds interval) {
-  Result<Fd> fd = open_packet_socket(link, 0);
+  Result<UniqueFd> fd = open_packet_socket(link, 0);
   if (!fd) return fd.error();
   const std::vector<uint8_t> frame =
       arp_request(link.mac, address.bytes.data(), address.bytes.data());
@@ -316,7 +300,7 @@ Result<void> announce_ipv4(const Link& link, const directory::IpAddress& address
 
 Result<void> announce_ipv6(const Link& link, const directory::IpAddress& address, int count,
                            std::chrono::milliseconds interval) {
-  Result<Fd> fd = open_icmpv6_socket(link, -1);  // sends only
+  Result<UniqueFd> fd = open_icmpv6_socket(link, -1);  // sends only
   if (!fd) return fd.error();
   // Hop limit 255 or receivers discard it; no loop, as our own stack needs no telling.
   for (auto [name, value, what] :
@@ -355,7 +339,7 @@ Result<void> announce_ipv6(const Link& link, const directory::IpAddress& address
 // Sends with `send_probe` at once and every wait/3, and lets `receive` read what arrives on
 // `receiver` until it finds a holder or `wait` has passed.
 template <typename SendProbe, typename Receive>
-Result<std::optional<std::string>> probe_loop(const Link& link, const Fd& receiver,
+Result<std::optional<std::string>> probe_loop(const Link& link, const UniqueFd& receiver,
                                               std::chrono::milliseconds wait, SendProbe send_probe,
                                               Receive receive) {
   const Clock::time_point deadline = Clock::now() + std::max(wait, std::chrono::milliseconds(0));
@@ -387,7 +371,7 @@ Result<std::optional<std::string>> probe_loop(const Link& link, const Fd& receiv
 
 Result<std::optional<std::string>> probe_ipv4(const Link& link, const directory::IpAddress& address,
                                               std::chrono::milliseconds wait) {
-  Result<Fd> fd = open_packet_socket(link, ETHERTYPE_ARP);
+  Result<UniqueFd> fd = open_packet_socket(link, ETHERTYPE_ARP);
   if (!fd) return fd.error();
   const uint8_t unspecified[4] = {};
   const std::vector<uint8_t> frame = arp_request(link.mac, unspecified, address.bytes.data());
@@ -407,13 +391,13 @@ Result<std::optional<std::string>> probe_ipv4(const Link& link, const directory:
 
 Result<std::optional<std::string>> probe_ipv6(const Link& link, const directory::IpAddress& address,
                                               std::chrono::milliseconds wait) {
-  Result<Fd> receiver = open_icmpv6_socket(link, ND_NEIGHBOR_ADVERT);
+  Result<UniqueFd> receiver = open_icmpv6_socket(link, ND_NEIGHBOR_ADVERT);
   if (!receiver) return receiver.error();
   if (Result<void> set =
           set_int_option(link, *receiver, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT");
       !set)
     return set.error();
-  Result<Fd> sender = open_packet_socket(link, 0);
+  Result<UniqueFd> sender = open_packet_socket(link, 0);
   if (!sender) return sender.error();
   const std::vector<uint8_t> frame = neighbour_solicitation(link, address);
   return probe_loop(

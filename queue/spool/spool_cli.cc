@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/unique_fd.h"
 #include "queue/spool/spool_reader.h"
 #include "queue/spool/spool_scrub.h"
 #include "queue/volume/posix_file_io.h"
@@ -477,10 +478,7 @@ int run_repair(const Arguments& args, std::ostream& out, std::ostream& err) {
     err << "spool: " << lock_path << ": " << std::strerror(errno) << "\n";
     return 1;
   }
-  struct Unlock {
-    int fd;
-    ~Unlock() { ::close(fd); }
-  } unlock{lock};
+  UniqueFd unlock(lock);
   if (::flock(lock, LOCK_EX | LOCK_NB) < 0) {
     err << "spool: the appliance is running on " << args.data_dir
         << ": stop it first, or mend online with postcorectl volume scrub\n";

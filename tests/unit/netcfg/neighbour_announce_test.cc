@@ -4,6 +4,8 @@
 // never touched; the child reports one line through a pipe and the parent asserts on it.
 #include "control/netcfg/neighbour_announce.h"
 
+#include "common/unique_fd.h"
+
 #include "tests/unit/netcfg/private_network.h"
 
 #include <arpa/inet.h>
@@ -44,16 +46,6 @@ directory::IpAddress address(const char* text) {
 }
 
 // Closes on scope exit; the child exits with _exit(), so nothing else would.
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
-
 std::string mac_text(const uint8_t* m) {
   char text[18];
   std::snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
@@ -62,28 +54,28 @@ std::string mac_text(const uint8_t* m) {
 }
 
 std::string mac_of(const char* interface) {
-  Fd query(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  UniqueFd query(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   ifreq request{};
   std::snprintf(request.ifr_name, sizeof(request.ifr_name), "%s", interface);
-  if (ioctl(query.fd, SIOCGIFHWADDR, &request) < 0) return "?";
+  if (ioctl(query.get(), SIOCGIFHWADDR, &request) < 0) return "?";
   return mac_text(reinterpret_cast<const uint8_t*>(request.ifr_hwaddr.sa_data));
 }
 
 bool running(const char* interface) {
-  Fd query(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  UniqueFd query(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   ifreq request{};
   std::snprintf(request.ifr_name, sizeof(request.ifr_name), "%s", interface);
-  return ioctl(query.fd, SIOCGIFFLAGS, &request) == 0 && (request.ifr_flags & IFF_RUNNING);
+  return ioctl(query.get(), SIOCGIFFLAGS, &request) == 0 && (request.ifr_flags & IFF_RUNNING);
 }
 
 // The kernel refuses to bind a tentative address, so this is true once an IPv6 address is
 // fully usable (and its holder has joined the solicited-node group).
 bool bindable(const char* ipv6) {
-  Fd probe(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  UniqueFd probe(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   sockaddr_in6 local{};
   local.sin6_family = AF_INET6;
   inet_pton(AF_INET6, ipv6, &local.sin6_addr);
-  return bind(probe.fd, reinterpret_cast<const sockaddr*>(&local), sizeof(local)) == 0;
+  return bind(probe.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)) == 0;
 }
 
 // In the child, inside its new namespace. /sys/class/net still shows the parent's
@@ -152,12 +144,12 @@ int count_matching(int fd, std::chrono::milliseconds window,
 
 TEST(NeighbourAnnounce, Ipv4SendsCountGratuitousArpRequests) {
   const std::string report = in_private_network([]() -> std::string {
-    Fd listener(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP)));
+    UniqueFd listener(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP)));
     sockaddr_ll on_pb{};
     on_pb.sll_family = AF_PACKET;
     on_pb.sll_protocol = htons(ETH_P_ARP);
     on_pb.sll_ifindex = static_cast<int>(if_nametoindex("pb"));
-    if (bind(listener.fd, reinterpret_cast<const sockaddr*>(&on_pb), sizeof(on_pb)) != 0)
+    if (bind(listener.get(), reinterpret_cast<const sockaddr*>(&on_pb), sizeof(on_pb)) != 0)
       return std::string("bind on pb: ") + std::strerror(errno);
 
     Result<void> announced = announce_address("pa", address("10.77.0.50"), 3, 50ms);
@@ -165,7 +157,7 @@ TEST(NeighbourAnnounce, Ipv4SendsCountGratuitousArpRequests) {
 
     const std::string pa_mac = mac_of("pa");
     const uint8_t ip[4] = {10, 77, 0, 50};
-    const int seen = count_matching(listener.fd, 300ms, [&](const uint8_t* frame, size_t n) {
+    const int seen = count_matching(listener.get(), 300ms, [&](const uint8_t* frame, size_t n) {
       if (n < 42 || frame[12] != 0x08 || frame[13] != 0x06) return false;
       const uint8_t* arp = frame + 14;
       const bool request = arp[6] == 0 && arp[7] == 1;
@@ -180,12 +172,12 @@ TEST(NeighbourAnnounce, Ipv4SendsCountGratuitousArpRequests) {
 
 TEST(NeighbourAnnounce, Ipv6SendsUnsolicitedOverridingAdvertisement) {
   const std::string report = in_private_network([]() -> std::string {
-    Fd listener(socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6));
+    UniqueFd listener(socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6));
     icmp6_filter filter;
     ICMP6_FILTER_SETBLOCKALL(&filter);
     ICMP6_FILTER_SETPASS(ND_NEIGHBOR_ADVERT, &filter);
-    if (setsockopt(listener.fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter)) != 0 ||
-        setsockopt(listener.fd, SOL_SOCKET, SO_BINDTODEVICE, "pb", 2) != 0)
+    if (setsockopt(listener.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter)) != 0 ||
+        setsockopt(listener.get(), SOL_SOCKET, SO_BINDTODEVICE, "pb", 2) != 0)
       return std::string("listener on pb: ") + std::strerror(errno);
 
     Result<void> announced = announce_address("pa", address("fd00:77::50"), 3, 50ms);
@@ -194,7 +186,7 @@ TEST(NeighbourAnnounce, Ipv6SendsUnsolicitedOverridingAdvertisement) {
     const directory::IpAddress target = address("fd00:77::50");
     const std::string pa_mac = mac_of("pa");
     std::string last = "none";
-    const int seen = count_matching(listener.fd, 300ms, [&](const uint8_t* message, size_t n) {
+    const int seen = count_matching(listener.get(), 300ms, [&](const uint8_t* message, size_t n) {
       if (n < 24 || message[0] != ND_NEIGHBOR_ADVERT) return false;
       if (std::memcmp(message + 8, target.bytes.data(), 16) != 0) return false;
       char flags[48];
