@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "common/log.h"
 #include "common/process_lock.h"
@@ -54,6 +55,10 @@ int main(int argc, char** argv) {
   sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // The store's VFS names files by absolute path: so must the volume set.
+  auto absolute = std::filesystem::absolute(data_dir).lexically_normal();
+  if (!absolute.has_filename() && absolute.has_parent_path()) absolute = absolute.parent_path();
+  data_dir = absolute.string();
   const std::string control_dir = data_dir + "/control";
   if (::mkdir(control_dir.c_str(), 0750) < 0 && errno != EEXIST) {
     log::error("control", "mkdir {}: {}", control_dir, std::strerror(errno));

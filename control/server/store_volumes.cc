@@ -67,6 +67,30 @@ volume::FileIo::Check page_check(const std::string& first_chunk) {
   };
 }
 
+// Copies the store an earlier version kept at `legacy` (outside the set) into the set at
+// the same logical path. The database arrives last, by rename, so a crash part way leaves
+// no database in the set and the move is made again at the next start; the old files are
+// renamed only once it is there.
+Result<void> move_legacy_store(volume::FileIo& files, const std::string& legacy) {
+  for (const char* suffix : {"-wal", ""}) {
+    const std::string from = legacy + suffix;
+    std::error_code ec;
+    if (!fs::exists(from, ec)) continue;
+    volume::PosixFileIo local;
+    auto bytes = read_all(local, from, nullptr);
+    if (!bytes) return bytes.error();
+    if (auto r = write_all(files, from + ".moving", *bytes); !r) return r;
+    if (auto r = files.rename(from + ".moving", from); !r) return r;
+  }
+  if (auto r = files.sync_dir(fs::path(legacy).parent_path().string()); !r) return r;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    fs::rename(legacy + suffix, legacy + suffix + ".moved-to-volume-set", ec);
+  }
+  log::info("control", "configuration store {} moved onto the volume set", legacy);
+  return {};
+}
+
 }  // namespace
 
 std::string store_member_root(const std::string& root) {
@@ -112,21 +136,9 @@ Result<std::unique_ptr<StoreVolumes>> StoreVolumes::open(const Profile& profile,
       (void)volumes->files().close(*there);
       log::warning("control", "{} is left over beside the store on the volume set; not used",
                    legacy);
-    } else {
-      for (const char* suffix : {"", "-wal"}) {
-        std::ifstream in(legacy + suffix, std::ios::binary);
-        if (!in) continue;
-        std::stringstream bytes;
-        bytes << in.rdbuf();
-        if (auto r = write_all(volumes->files(), legacy + suffix, bytes.str()); !r)
-          return make_error(r.error().code, fmt::format("moving {}{} onto the volume set: {}",
-                                                        legacy, suffix, r.error().message));
-      }
-      for (const char* suffix : {"", "-wal", "-shm"}) {
-        fs::rename(legacy + suffix, legacy + suffix + ".moved-to-volume-set", ec);
-        ec.clear();
-      }
-      log::info("control", "configuration store moved onto the volume set");
+    } else if (auto moved = move_legacy_store(volumes->files(), legacy); !moved) {
+      return make_error(moved.error().code,
+                        "moving " + legacy + " onto the volume set: " + moved.error().message);
     }
   }
   return volumes;
@@ -181,7 +193,10 @@ void StoreVolumes::follow_dataplane(store::Store& store) {
     const volume::MemberState ours = state_of(*i);
     const bool in =
         ours == volume::MemberState::healthy || ours == volume::MemberState::resilvering;
-    if ((m.state == volume::MemberState::degraded || m.state == volume::MemberState::stale) && in)
+    const bool out =
+        m.state == volume::MemberState::degraded || m.state == volume::MemberState::stale;
+    // The store's last member stays: without it the store could not be read at all.
+    if (out && in && set_->healthy_count() > 1)
       set_->fail(*i, EIO, "the dataplane took it out: " + m.reason);
     if (m.state == volume::MemberState::healthy && !in)
       if (auto r = rebuild(store, *i); !r)

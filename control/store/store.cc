@@ -1,6 +1,8 @@
 // Opening the store, transactions, the audit trail, the version counter and the snapshot.
 #include "control/store/store.h"
 
+#include <fcntl.h>
+
 #include <fmt/core.h>
 
 #include <cerrno>
@@ -12,6 +14,7 @@
 #include "control/store/sqlite_db.h"
 #include "control/store/store_internal.h"
 #include "control/store/volume_vfs.h"
+#include "queue/volume/file_io.h"
 
 namespace postcore::store {
 namespace internal {
@@ -114,7 +117,7 @@ namespace {
 // A store on a volume set: one connection in exclusive locking mode (the VFS has no
 // shared memory for the log's index), and every page with a checksum. A database made
 // before it had them is rewritten whole (VACUUM) with room for them.
-Result<void> set_volume_pragmas(SqliteDb& db) {
+Result<void> set_volume_pragmas(SqliteDb& db, volume::FileIo& files) {
   if (auto r = db.exec("PRAGMA locking_mode = EXCLUSIVE"); !r) return r;
   if (db.page_reserve() == kPageReserve) return {};
   auto pages = db.query_integer("PRAGMA page_count");
@@ -123,7 +126,16 @@ Result<void> set_volume_pragmas(SqliteDb& db) {
   if (pages->value_or(0) == 0) return {};
   log::info("store", "{}: adding page checksums (VACUUM)", db.path());
   if (auto r = db.exec("VACUUM"); !r) return r;
-  if (db.page_reserve() != kPageReserve)
+  if (auto r = db.exec("PRAGMA wal_checkpoint(TRUNCATE)"); !r) return r;
+  // What the file says now, not what the connection was asked for.
+  auto fd = files.open(db.path(), O_RDONLY, 0);
+  if (!fd) return fd.error();
+  std::string header(100, '\0');
+  auto got = files.read(*fd, 0, header.data(), header.size());
+  (void)files.close(*fd);
+  if (!got) return got.error();
+  auto format = parse_database_header(header.substr(0, *got));
+  if (!format || format->reserve != kPageReserve)
     return make_error(EIO, fmt::format("configuration store {}: cannot make room for page "
                                        "checksums",
                                        db.path()));
@@ -180,7 +192,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
   auto db = SqliteDb::open(path, options.busy_timeout_ms, vfs ? vfs->name() : nullptr);
   if (!db) return db.error();
   if (vfs)
-    if (auto r = set_volume_pragmas(**db); !r) return r.error();
+    if (auto r = set_volume_pragmas(**db, *options.files); !r) return r.error();
   if (auto r = set_pragmas(**db); !r) return r.error();
   auto version = migrate(**db, schema_migrations());
   if (!version) return version.error();

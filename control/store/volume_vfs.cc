@@ -56,7 +56,7 @@ struct VolumeFile {
   VolumeVfs* vfs;
   int fd;
   bool database;       // the main database file: its pages carry checksums
-  bool created;        // its directory entry still has to be made durable
+  bool created;        // its directory entry may still have to be made durable
   uint32_t page_size;  // 0 until the header was read or written
   bool checksummed;    // the header says every page carries kPageReserve checksum bytes
   std::string* path;
@@ -76,26 +76,34 @@ void learn_format(VolumeFile* f, std::string_view header) {
 }
 
 bool page_good(const void* data, size_t len, size_t page) {
-  return len == 0 || (len == page && page_checksum_ok(data, page));
+  return len == page && page_checksum_ok(data, page);
 }
 
 // Learns the page format of an existing database from the first copy whose header leads
 // to a first page that passes its check: a header damaged on one copy must not decide.
+// When no first page passes, the first header found decides, and reads of the first
+// page then fail their check.
 void discover_format(VolumeFile* f) {
   volume::FileIo& files = f->vfs->files();
+  std::optional<PageFormat> first_found;
   for (size_t c = 0; c < files.copies(f->fd); c++) {
     char header[100];
     auto got = files.read_copy(f->fd, c, 0, header, sizeof(header));
     if (!got) continue;
-    learn_format(f, {header, *got});
-    if (f->page_size == 0) continue;  // no header on this copy
-    if (!f->checksummed) return;
-    std::vector<char> page(f->page_size);
+    auto format = parse_database_header({header, *got});
+    if (!format) continue;  // no header on this copy
+    if (!first_found) first_found = format;
+    if (format->reserve != kPageReserve) break;
+    std::vector<char> page(format->page_size);
     auto first = files.read_copy(f->fd, c, 0, page.data(), page.size());
-    if (first && *first == page.size() && page_good(page.data(), *first, page.size())) return;
-    f->page_size = 0;
-    f->checksummed = false;
+    if (first && page_good(page.data(), *first, page.size())) {
+      first_found = format;
+      break;
+    }
   }
+  if (!first_found) return;
+  f->page_size = first_found->page_size;
+  f->checksummed = first_found->reserve == kPageReserve;
 }
 
 int x_close(sqlite3_file* file) {
@@ -121,6 +129,12 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
     got = files.read_checked(f->fd, start, buf.data(), page, [page](const void* data, size_t len) {
       return page_good(data, len, page);
     });
+    // Every copy failed: past the end of the file (nothing to check), or damaged on
+    // every member, which is never served.
+    if (got && *got > 0 && !page_good(buf.data(), *got, page)) {
+      log::error("store", "{}: no copy of the page at offset {} passes its check", *f->path, start);
+      return SQLITE_IOERR_DATA;
+    }
     if (got) {
       const size_t skip = static_cast<size_t>(at - start);
       const size_t have = *got > skip ? std::min(n, *got - skip) : 0;
@@ -233,12 +247,6 @@ int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, in
   int open_flags = (flags & SQLITE_OPEN_READONLY) ? O_RDONLY : O_RDWR;
   if (flags & SQLITE_OPEN_CREATE) open_flags |= O_CREAT;
   if (flags & SQLITE_OPEN_EXCLUSIVE) open_flags |= O_EXCL;
-  // Whether this open makes the file: only then must its directory be synced.
-  bool existed = false;
-  if (auto probe = self->files().open(name, O_RDONLY, 0); probe) {
-    existed = true;
-    (void)self->files().close(*probe);
-  }
   auto fd = self->files().open(name, open_flags, 0640);
   file->pMethods = nullptr;
   if (!fd) {
@@ -249,7 +257,8 @@ int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, in
   f->vfs = self;
   f->fd = *fd;
   f->database = (flags & SQLITE_OPEN_MAIN_DB) != 0;
-  f->created = !existed;
+  // This open may have made the file: its directory is synced at its first sync.
+  f->created = (open_flags & O_CREAT) != 0;
   f->page_size = 0;
   f->checksummed = false;
   f->path = new std::string(name);
@@ -275,6 +284,10 @@ int x_access(sqlite3_vfs* vfs, const char* name, int /*flags*/, int* result) {
   auto fd = self->files().open(name, O_RDONLY, 0);
   *result = fd.ok();
   if (fd) (void)self->files().close(*fd);
+  if (!fd && fd.error().code != ENOENT) {
+    log::error("store", "{}: {}", name, fd.error().message);
+    return SQLITE_IOERR_ACCESS;
+  }
   return SQLITE_OK;
 }
 
@@ -367,8 +380,10 @@ uint64_t wal_committed_length(std::string_view wal) {
 }
 
 Result<void> reconcile_wal(volume::FileIo& files, const std::string& wal_path) {
-  auto fd = files.open(wal_path, O_RDWR, 0);
-  if (!fd) return fd.error().code == ENOENT ? Result<void>() : Result<void>(fd.error());
+  // Created where it is missing: after a crash the log may exist on some members only,
+  // which is not a member's failure. An empty log is no log to SQLite.
+  auto fd = files.open(wal_path, O_RDWR | O_CREAT, 0640);
+  if (!fd) return fd.error();
   std::vector<std::string> copies;
   for (size_t c = 0; c < files.copies(*fd); c++) copies.push_back(read_whole_copy(files, *fd, c));
   size_t best = 0;
@@ -387,7 +402,8 @@ Result<void> reconcile_wal(volume::FileIo& files, const std::string& wal_path) {
       continue;
     log::warning("store", "{}: copy {} holds {} committed bytes of the log, copy {} holds {}",
                  wal_path, c, lengths[c], best, keep);
-    r = files.mend_copy(*fd, c, 0, copies[best].data(), keep);
+    // A copy that cannot be mended takes its member out (MirroredFileIo): the others go on.
+    (void)files.mend_copy(*fd, c, 0, copies[best].data(), keep);
   }
   // What follows the last commit was never acknowledged: cut it, so that no copy can be
   // read past the point the others agree on.

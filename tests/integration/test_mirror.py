@@ -518,6 +518,29 @@ class Mirror(unittest.TestCase):
         self.wait_store_state('disk2', 'healthy')
         self.assertEqual(self.store_copy('disk1'), self.store_copy('disk2'))
 
+    def test_store_kept_in_the_data_directory_moves_onto_the_set(self):
+        # One member, the data directory itself: the store is DATA/control/config.db, where
+        # versions before the store lived on the set kept it too.
+        self.app = Appliance(profile_text=mirror_profile().replace(
+            'members = ["disk1", "disk2"]', 'members = ["."]'))
+        app = self.app.start()
+        app.ctl('domain', 'add', 'kept.test')
+        self.assertEqual(app.stop(), 0, app.read_log())
+        legacy = os.path.join(app.data_dir, 'control', 'config.db')
+        self.assertTrue(os.path.exists(legacy))
+        with open(app.profile, 'w') as f:
+            f.write(mirror_profile())
+        app.start()
+        self.assertEqual(self.domains(), ['kept.test'])
+        self.assertIn('moved onto the volume set', app.read_log())
+        self.assertFalse(os.path.exists(legacy))
+        self.assertTrue(os.path.exists(legacy + '.moved-to-volume-set'))
+        app.ctl('domain', 'add', 'new.test')
+        self.assertEqual(self.store_copy('disk1'), self.store_copy('disk2'))
+        self.assertEqual(app.stop(), 0, app.read_log())
+        app.start()
+        self.assertEqual(self.domains(), ['kept.test', 'new.test'])
+
     def dm_member(self):
         """Puts disk2 on ext4 over a device-mapper `linear` device on a loop device; returns
         the dm name, its size in sectors and the loop device. Skips where that needs what

@@ -169,6 +169,37 @@ TEST_F(VolumeStoreTest, DamagedPagesAreNeverServedAndAreMendedFromTheOtherMember
   expect_every_page_checksummed(fake_.contents(member_file(0, "config.db")));
 }
 
+TEST_F(VolumeStoreTest, APageDamagedOnEveryMemberIsNeverServed) {
+  open_or_fail();
+  add_domains(0, 50);
+  store_.reset();
+  const std::string db = fake_.contents(member_file(0, "config.db"));
+  const size_t page = parse_database_header(db)->page_size;
+  // Every page but the first, alike on both members: no good copy is left.
+  for (size_t m = 0; m < 2; m++)
+    for (size_t at = page; at < db.size(); at += page)
+      fake_.flip_bit(member_file(m, "config.db"), at + page - 100);
+  open_set();
+  open_or_fail();
+  auto list = store_->list_domains();
+  ASSERT_FALSE(list.ok()) << list->size() << " domains read from damaged pages";
+  EXPECT_NE(list.error().message.find("disk I/O error"), std::string::npos) << list.error().message;
+}
+
+TEST_F(VolumeStoreTest, ALogOnSomeMembersOnlyIsNotAFailure) {
+  open_or_fail();
+  add_domains(0, 3);
+  store_.reset();
+  // As after a crash between making the log on one member and on the other.
+  fake_.put_file(member_file(0, "config.db-wal"), "");
+  fake_.remove_file(member_file(1, "config.db-wal"));
+  open_set();
+  open_or_fail();
+  EXPECT_EQ(domains().size(), 3u);
+  EXPECT_EQ(status(0).state, volume::MemberState::healthy);
+  EXPECT_EQ(status(1).state, volume::MemberState::healthy);
+}
+
 TEST_F(VolumeStoreTest, MemberThatFailsIsTakenOutWhileTheStoreGoesOn) {
   open_or_fail();
   add_domains(0, 3);
