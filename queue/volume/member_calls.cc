@@ -111,12 +111,27 @@ std::vector<std::optional<Result<int>>> MemberCalls::run(std::vector<Call> calls
   batch->answered.wait_for(lock, timeout, [&] { return batch->left == 0; });
   for (size_t m = 0; m < pending.size(); m++) {
     if (!pending[m]) continue;
-    if (pending[m]->result)
+    if (pending[m]->result) {
       out[m] = std::move(pending[m]->result);
-    else
-      pending[m]->abandoned = true;
+      continue;
+    }
+    pending[m]->abandoned = true;
+    retire(m);
   }
   return out;
+}
+
+// The member's thread may be stuck in the kernel for good (a dead disk): the member's
+// next call, made once the slot holds a replaced disk, gets a thread of its own instead of
+// waiting behind it. The old thread skips what it was given and ends when it can.
+void MemberCalls::retire(size_t m) {
+  std::shared_ptr<Worker> old = std::move(workers_[m]);
+  {
+    std::lock_guard lock(old->mu);
+    old->stop = true;
+  }
+  old->wake.notify_all();
+  old->thread.detach();
 }
 
 }  // namespace postcore::volume

@@ -1,8 +1,9 @@
 // MemberCalls: the synchronous calls of a mirrored operation (open, fsync at segment
 // rotation, rename …), one per member, run at once on a thread of each member's, and
 // waited for at most a deadline. A member whose disk stopped answering then holds up
-// nobody: its call is abandoned (never started if it had not, its late answer dropped)
-// and the caller degrades the member and goes on with the others.
+// nobody: its call is abandoned (never started if it had not, its late answer dropped),
+// its thread is left to end by itself (the member's next call gets a new one), and the
+// caller degrades the member and goes on with the others.
 //
 // Only for a FileIo whose synchronous calls are plain system calls (SyscallFileIo):
 // those are safe on any thread. Owned by one MirroredFileIo, called from its thread.
@@ -42,6 +43,7 @@ class MemberCalls {
   struct Batch;
   struct Pending;
   struct Worker;
+  void retire(size_t m);
   std::vector<std::shared_ptr<Worker>> workers_;  // index = member, started at first use
 };
 
