@@ -76,7 +76,7 @@ struct VolumeSetConfig {
   std::vector<std::string> members = {"."};
   // Scrub and resilver I/O, reads and writes together: what ingest gives up to them.
   uint64_t maintenance_bytes_per_second = 100ull << 20;
-  // A member that takes longer to answer a write or fdatasync is degraded.
+  // A member that takes longer to answer a write, fdatasync, open or read is degraded.
   std::chrono::seconds io_timeout{30};
 };
 
