@@ -504,10 +504,80 @@ std::string VolumeSet::status_text_locked() const {
   return out;
 }
 
+std::string VolumeSet::metrics_text() const {
+  std::lock_guard lock(mutex_);
+  return metrics_text_locked();
+}
+
+namespace {
+
+// A label value in Prometheus' text format.
+std::string label_value(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\' || c == '"')
+      out += '\\', out += c;
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string VolumeSet::metrics_text_locked() const {
+  const std::string set = label_value(logical_root_);
+  size_t healthy = 0;
+  for (const Member& m : members_) healthy += m.state == MemberState::healthy;
+  std::string out = fmt::format(
+      "# HELP postcore_volume_generation Generation of the set's trusted members.\n"
+      "# TYPE postcore_volume_generation gauge\n"
+      "postcore_volume_generation{{set=\"{0}\"}} {1}\n"
+      "# HELP postcore_volume_members_healthy Members of the set that are healthy.\n"
+      "# TYPE postcore_volume_members_healthy gauge\n"
+      "postcore_volume_members_healthy{{set=\"{0}\"}} {2}\n",
+      set, generation_, healthy);
+  std::vector<std::pair<const Member*, std::string>> members;  // with their labels
+  for (const Member& m : members_)
+    if (m.state != MemberState::absent)
+      members.emplace_back(&m, fmt::format("set=\"{}\",member=\"{}\"", set, label_value(m.root)));
+  out +=
+      "# HELP postcore_volume_member_state 1 for the state the member is in, else 0.\n"
+      "# TYPE postcore_volume_member_state gauge\n";
+  for (const auto& [m, labels] : members)
+    for (MemberState state : {MemberState::healthy, MemberState::degraded, MemberState::stale,
+                              MemberState::resilvering})
+      out += fmt::format("postcore_volume_member_state{{{},state=\"{}\"}} {}\n", labels,
+                         to_string(state), m->state == state ? 1 : 0);
+  out +=
+      "# HELP postcore_volume_member_errors_total I/O errors seen on the member.\n"
+      "# TYPE postcore_volume_member_errors_total counter\n";
+  for (const auto& [m, labels] : members)
+    out += fmt::format("postcore_volume_member_errors_total{{{}}} {}\n", labels, m->errors);
+  out +=
+      "# HELP postcore_volume_member_repaired_total Reads that failed their check on the "
+      "member and were mended.\n"
+      "# TYPE postcore_volume_member_repaired_total counter\n";
+  for (const auto& [m, labels] : members)
+    out += fmt::format("postcore_volume_member_repaired_total{{{}}} {}\n", labels, m->repaired);
+  return out;
+}
+
+std::string metrics_path_for(const std::string& status_path) {
+  std::string_view base = status_path;
+  if (base.ends_with(".status")) base.remove_suffix(7);
+  return std::string(base) + ".prom";
+}
+
 void VolumeSet::write_status() {
   if (status_path_.empty()) return;
   auto r = write_file_durably(status_path_, status_text_locked());
   if (!r) log::warning("volume", "cannot write {}: {}", status_path_, r.error().message);
+  const std::string metrics = metrics_path_for(status_path_);
+  r = write_file_durably(metrics, metrics_text_locked());
+  if (!r) log::warning("volume", "cannot write {}: {}", metrics, r.error().message);
 }
 
 std::vector<std::string> apply_member_edits(std::vector<std::string> members,

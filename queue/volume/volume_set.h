@@ -112,6 +112,10 @@ class VolumeSet {
   // then "scrub STATE" and "resilver STATE" once one ran.
   std::string status_text() const;
 
+  // The same in Prometheus' text format (what node_exporter's textfile collector reads),
+  // kept beside the status file: DATA/volume.prom for DATA/volume.status.
+  std::string metrics_text() const;
+
   // Reads what status_text() wrote (the dataplane keeps DATA/volume.status current).
   // `activities`, if given, receives the scrub and resilver lines' states by name.
   static Result<std::vector<MemberStatus>> parse_status(
@@ -145,6 +149,7 @@ class VolumeSet {
   void raise_generation(std::optional<uint64_t> next = std::nullopt);  // caller holds mutex_
   void write_status();                                                 // caller holds mutex_
   std::string status_text_locked() const;
+  std::string metrics_text_locked() const;
 
   const std::string logical_root_;
   const std::string status_path_;
@@ -159,6 +164,9 @@ class VolumeSet {
 // Membership changes made at run time (postcorectl volume add / remove) are kept in
 // DATA/volume.members, one "add ROOT" or "remove ROOT" line each, and applied in order to
 // the profile's members at every start.
+// Where the metrics beside a status file go: "volume.status" gives "volume.prom".
+std::string metrics_path_for(const std::string& status_path);
+
 std::vector<std::string> apply_member_edits(std::vector<std::string> members,
                                             const std::string& edits_path);
 Result<void> record_member_edit(const std::string& edits_path, const std::string& verb,

@@ -484,6 +484,10 @@ class Mirror(unittest.TestCase):
         app.ctl('domain', 'add', 'before.test')
         shutil.rmtree(self.member('disk2'))
         self.wait_store_state('disk2', 'degraded')
+        # Both sets say so to monitoring too.
+        for prom, member in (('volume.prom', 'disk2'), ('control/volume.prom', 'disk2/control')):
+            with open(os.path.join(app.data_dir, prom)) as f:
+                self.assertIn(f'member="{self.member(member)}",state="degraded"}} 1', f.read())
         app.ctl('domain', 'add', 'during.test')
         self.assertEqual(self.domains(), ['before.test', 'during.test'])
         app.ctl('volume', 'replace', 'disk2')

@@ -355,6 +355,36 @@ TEST_F(MirrorTest, ResilverRebuildsAMemberAndItJoinsAtANewGeneration) {
   }
 }
 
+TEST_F(MirrorTest, StateIsExportedAsPrometheusMetricsBesideTheStatus) {
+  EXPECT_EQ(metrics_path_for("/d/volume.status"), "/d/volume.prom");
+  EXPECT_EQ(metrics_path_for("/d/state"), "/d/state.prom");
+  const std::string logical = dir_ + "/logical";
+  auto line = [&](const std::string& name, const std::string& labels, const std::string& value) {
+    return name + "{set=\"" + logical + "\"" + labels + "} " + value + "\n";
+  };
+  auto member = [&](size_t m) { return ",member=\"" + roots_[m] + "\""; };
+  std::string text = read_text(dir_ + "/status.prom");
+  EXPECT_NE(text.find(line("postcore_volume_members_healthy", "", "2")), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE postcore_volume_member_errors_total counter\n"), std::string::npos);
+  set_->count_error(1);
+  set_->fail(1, EIO, "test");
+  text = read_text(dir_ + "/status.prom");
+  EXPECT_EQ(text, set_->metrics_text());
+  EXPECT_NE(text.find(line("postcore_volume_members_healthy", "", "1")), std::string::npos);
+  EXPECT_NE(text.find(line("postcore_volume_generation", "", std::to_string(set_->generation()))),
+            std::string::npos);
+  EXPECT_NE(text.find(line("postcore_volume_member_state", member(1) + ",state=\"degraded\"", "1")),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(line("postcore_volume_member_state", member(1) + ",state=\"healthy\"", "0")),
+            std::string::npos);
+  EXPECT_NE(text.find(line("postcore_volume_member_state", member(0) + ",state=\"healthy\"", "1")),
+            std::string::npos);
+  EXPECT_NE(text.find(line("postcore_volume_member_errors_total", member(1), "2")),
+            std::string::npos)
+      << text;
+}
+
 TEST_F(MirrorTest, ResilverLeavesDirectoriesAnotherProcessKeepsAlone) {
   write_file(roots_[0] + "/spool/shard-000/seg-00000001.log", "spool");
   write_file(roots_[0] + "/control/config.db", "the store, as member 0 holds it");
