@@ -165,20 +165,15 @@ void StoreVolumes::follow_dataplane(store::Store& store) {
   text << in.rdbuf();
   auto theirs = volume::VolumeSet::parse_status(text.str());
   if (!theirs) return;  // being rewritten: next time
-  // Our members by slot; a slot that stays false below is one the dataplane no longer has.
-  std::vector<bool> ours_present(set_->size(), false), listed(set_->size(), false);
-  auto state_of = [this](size_t i) {
-    for (const volume::MemberStatus& s : set_->status())
-      if (s.index == i) return s.state;
-    return volume::MemberState::absent;
-  };
-  for (const volume::MemberStatus& s : set_->status()) ours_present[s.index] = true;
+  // Our members' states by slot, and which of them the dataplane still has.
+  std::vector<volume::MemberState> ours(set_->size(), volume::MemberState::absent);
+  for (const volume::MemberStatus& s : set_->status()) ours[s.index] = s.state;
+  std::vector<bool> listed(set_->size(), false);
   for (const volume::MemberStatus& m : *theirs) {
     if (m.state == volume::MemberState::absent) continue;
     const std::string root = store_member_root(m.root);
     auto i = set_->member_index(root);
-    if (i && state_of(*i) == volume::MemberState::absent) i.reset();
-    if (!i) {
+    if (!i || ours[*i] == volume::MemberState::absent) {
       std::error_code ec;
       fs::create_directories(root, ec);
       auto added = set_->add_member(root);
@@ -187,12 +182,11 @@ void StoreVolumes::follow_dataplane(store::Store& store) {
         continue;
       }
       i = *added;
-      ours_present[*i] = true;
+      ours[*i] = volume::MemberState::stale;
     }
     listed[*i] = true;
-    const volume::MemberState ours = state_of(*i);
     const bool in =
-        ours == volume::MemberState::healthy || ours == volume::MemberState::resilvering;
+        ours[*i] == volume::MemberState::healthy || ours[*i] == volume::MemberState::resilvering;
     const bool out =
         m.state == volume::MemberState::degraded || m.state == volume::MemberState::stale;
     // The store's last member stays: without it the store could not be read at all.
@@ -204,7 +198,7 @@ void StoreVolumes::follow_dataplane(store::Store& store) {
   }
   // A member the dataplane no longer has was removed by the operator.
   for (size_t i = 0; i < set_->size(); i++) {
-    if (!ours_present[i] || listed[i]) continue;
+    if (ours[i] == volume::MemberState::absent || listed[i]) continue;
     if (auto r = set_->remove_member(i); !r)
       log::error("control", "store: removing {}: {}", set_->member_root(i), r.error().message);
   }

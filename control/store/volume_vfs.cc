@@ -123,22 +123,24 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
   if (f->database && f->page_size == 0) discover_format(f);
   const uint64_t page = f->page_size;
   if (f->database && f->checksummed && at / page == (at + n - 1) / page) {
-    // Whole pages are read and checked, whatever part SQLite asked for.
-    std::vector<char> buf(page);
+    // Whole pages are read and checked, whatever part SQLite asked for; a whole page (the
+    // usual read) goes straight into SQLite's buffer.
     const uint64_t start = at - at % page;
-    got = files.read_checked(f->fd, start, buf.data(), page, [page](const void* data, size_t len) {
+    std::vector<char> part(n == page ? 0 : page);
+    char* buf = n == page ? static_cast<char*>(out) : part.data();
+    got = files.read_checked(f->fd, start, buf, page, [page](const void* data, size_t len) {
       return page_good(data, len, page);
     });
     // Every copy failed: past the end of the file (nothing to check), or damaged on
     // every member, which is never served.
-    if (got && *got > 0 && !page_good(buf.data(), *got, page)) {
+    if (got && *got > 0 && !page_good(buf, *got, page)) {
       log::error("store", "{}: no copy of the page at offset {} passes its check", *f->path, start);
       return SQLITE_IOERR_DATA;
     }
     if (got) {
       const size_t skip = static_cast<size_t>(at - start);
       const size_t have = *got > skip ? std::min(n, *got - skip) : 0;
-      std::memcpy(out, buf.data() + skip, have);
+      if (buf != out) std::memcpy(out, buf + skip, have);
       got = have;
     }
   } else {
@@ -416,49 +418,46 @@ Result<void> reconcile_wal(volume::FileIo& files, const std::string& wal_path) {
 Result<DatabaseScrub> scrub_database(volume::FileIo& files, const std::string& path) {
   auto fd = files.open(path, O_RDWR, 0);
   if (!fd) return fd.error();
-  DatabaseScrub report;
-  Result<void> r;
-  const size_t copies = files.copies(*fd);
-  // The format from the first copy whose header parses; every page is then checked.
-  std::optional<PageFormat> format;
+  // The store is small: each copy is read once, whole, and its pages checked from there.
+  std::vector<std::string> copies;
+  for (size_t c = 0; c < files.copies(*fd); c++) copies.push_back(read_whole_copy(files, *fd, c));
+  std::optional<PageFormat> format;  // from the first copy whose header parses
   uint64_t size = 0;
-  for (size_t c = 0; c < copies; c++) {
-    char header[100];
-    auto got = files.read_copy(*fd, c, 0, header, sizeof(header));
-    if (got && !format) format = parse_database_header({header, *got});
-    std::string whole = read_whole_copy(files, *fd, c);
-    size = std::max<uint64_t>(size, whole.size());
+  for (const std::string& copy : copies) {
+    if (!format) format = parse_database_header(copy);
+    size = std::max<uint64_t>(size, copy.size());
   }
   if (!format || format->reserve != kPageReserve) {
     (void)files.close(*fd);
     return make_error(EINVAL, path + ": not a database whose pages carry checksums");
   }
   const size_t page = format->page_size;
-  std::vector<std::string> copy(copies, std::string(page, '\0'));
-  for (uint64_t at = 0; r && at < size; at += page) {
+  auto good_page = [&](size_t c, uint64_t at) {
+    return at + page <= copies[c].size() && page_checksum_ok(copies[c].data() + at, page);
+  };
+  DatabaseScrub report;
+  for (uint64_t at = 0; at < size; at += page) {
     report.pages++;
     std::optional<size_t> good;
-    std::vector<size_t> bad;
-    for (size_t c = 0; c < copies; c++) {
-      auto got = files.read_copy(*fd, c, at, copy[c].data(), page);
-      if (got && *got == page && page_checksum_ok(copy[c].data(), page)) {
-        if (!good) good = c;
-      } else {
-        bad.push_back(c);
-      }
-    }
+    for (size_t c = 0; c < copies.size() && !good; c++)
+      if (good_page(c, at)) good = c;
     if (!good) {
-      if (!bad.empty()) report.unreadable++;
+      report.unreadable++;
       log::error("store", "{}: no copy of the page at offset {} passes its check", path, at);
       continue;
     }
-    for (size_t c : bad) {
-      r = files.mend_copy(*fd, c, at, copy[*good].data(), page);
-      if (r) report.mended++;
+    for (size_t c = 0; c < copies.size(); c++) {
+      if (good_page(c, at)) continue;
+      // A copy that cannot be mended has taken its member out, and the copies are
+      // numbered anew: the scrub stops there.
+      if (auto r = files.mend_copy(*fd, c, at, copies[*good].data() + at, page); !r) {
+        (void)files.close(*fd);
+        return r.error();
+      }
+      report.mended++;
     }
   }
   (void)files.close(*fd);
-  if (!r) return r.error();
   return report;
 }
 
