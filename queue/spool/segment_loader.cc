@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -181,11 +182,12 @@ std::optional<SegmentIndex> usable_index(std::string_view bytes, uint16_t shard,
   return std::move(*index);
 }
 
-// Reads one copy of a file kept on mirrored storage, for scan_segment.
+// Reads one copy of a file kept on mirrored storage, for scan_segment: to that copy's own
+// size, since after a crash each member's unsynced tail is its own.
 class CopyView final : public volume::SyscallFileIo {
  public:
   CopyView(volume::FileIo& io, size_t copy) : io_(io), copy_(copy) {}
-  Result<uint64_t> size(int fd) override { return io_.size(fd); }
+  Result<uint64_t> size(int fd) override { return io_.copy_size(fd, copy_); }
   Result<size_t> read(int fd, uint64_t offset, void* buf, size_t len) override {
     return io_.read_copy(fd, copy_, offset, buf, len);
   }
@@ -197,33 +199,55 @@ class CopyView final : public volume::SyscallFileIo {
   size_t copy_;
 };
 
-// Overwrites copy `bad` with copy `good` wherever they differ below `end`.
-Result<void> mend_copy_from(volume::FileIo& io, int fd, size_t good, size_t bad, uint64_t end) {
+// Overwrites copy `to` with copy `from` in [begin, end), wherever they differ.
+Result<void> copy_between(volume::FileIo& io, int fd, size_t from, size_t to, uint64_t begin,
+                          uint64_t end) {
   constexpr size_t kChunk = 256 * 1024;
   std::string a(kChunk, '\0'), b(kChunk, '\0');
-  for (uint64_t at = 0; at < end; at += kChunk) {
+  for (uint64_t at = begin; at < end; at += kChunk) {
     size_t len = static_cast<size_t>(std::min<uint64_t>(kChunk, end - at));
-    auto got = io.read_copy(fd, good, at, a.data(), len);
+    auto got = io.read_copy(fd, from, at, a.data(), len);
     if (!got) return got.error();
-    auto theirs = io.read_copy(fd, bad, at, b.data(), len);
+    if (*got == 0) break;
+    auto theirs = io.read_copy(fd, to, at, b.data(), len);
     if (!theirs) return theirs.error();
     if (*got == *theirs && std::memcmp(a.data(), b.data(), *got) == 0) continue;
-    if (auto r = io.mend_copy(fd, bad, at, a.data(), *got); !r) return r;
+    if (auto r = io.mend_copy(fd, to, at, a.data(), *got); !r) return r;
   }
   return {};
 }
 
+// Whether copy `s` kept whole records over [begin, end): no damage there, and its kept
+// records reach `end`.
+bool holds_records(const ScanResult& s, uint64_t begin, uint64_t end) {
+  if (s.valid_end < end) return false;
+  for (const ScanProblem& p : s.corruption)
+    if (p.offset < end && begin < p.offset + p.length) return false;
+  return true;
+}
+
+struct Reconciled {
+  size_t copy = 0;            // the copy to read
+  uint64_t largest_size = 0;  // of every copy's file: the tail to cut ends here
+};
+
 // On mirrored storage the copies of a segment that was being written may end differently
-// after a crash (each member's unsynced tail is its own), and one may be damaged. Scans
-// every copy; a copy is intact when it has no corruption and holds everything any copy's
-// MARK records say was durable. Mends each damaged copy from the intact copy that ends
-// first, and returns that copy: nothing past its end was acknowledged, since a 250 waits
-// for every member. Returns 0 (the caller's usual read) when no copy is intact.
-size_t reconcile_copies(volume::FileIo& io, int fd, std::optional<uint64_t> nonce,
-                        const std::string& what) {
-  for (size_t attempt = 0; attempt < 8; attempt++) {
+// after a crash (each member's unsynced tail is its own; a disk may lose its last write),
+// and one may be damaged. Every copy is scanned to its own size, and the copy whose
+// verified records reach furthest is kept: a message written but never acknowledged
+// coming back is a legal duplicate, an acknowledged one lost is not, and the last
+// acknowledged group is covered by no MARK, so "reaches the last MARK" proves nothing.
+// Before the others are made equal to it, the kept copy takes from the others what it
+// lacks: a region damaged in it that another copy holds whole, and records past its end
+// that another copy holds (bit rot in one copy's last group, a lost write in the other's).
+// Nothing any copy holds valid records for is overwritten or left to be cut. With one
+// copy, returns 0 (the caller's usual read).
+Reconciled reconcile_copies(volume::FileIo& io, int fd, std::optional<uint64_t> nonce,
+                            const std::string& what) {
+  std::set<std::pair<size_t, uint64_t>> merged;  // (copy, offset) runs already taken
+  for (size_t attempt = 0; attempt < 32; attempt++) {
     const size_t n = io.copies(fd);
-    if (n <= 1) return 0;
+    if (n <= 1) return {};
     std::vector<ScanResult> scans;
     for (size_t c = 0; c < n; c++) {
       CopyView view(io, c);
@@ -233,29 +257,68 @@ size_t reconcile_copies(volume::FileIo& io, int fd, std::optional<uint64_t> nonc
       scans.push_back(std::move(*scan));
     }
     if (scans.size() != n || io.copies(fd) != n) continue;
-    uint64_t claim = 0;
-    for (const ScanResult& s : scans) claim = std::max(claim, s.durable_claim);
-    std::optional<size_t> best;
+    size_t best = 0;
+    uint64_t largest = 0;
     for (size_t c = 0; c < n; c++) {
       const ScanResult& s = scans[c];
-      if (!s.corruption.empty() || s.valid_end < claim) continue;
-      if (!best || s.valid_end < scans[*best].valid_end) best = c;
+      const ScanResult& b = scans[best];
+      largest = std::max(largest, s.file_size);
+      if (s.valid_end > b.valid_end ||
+          (s.valid_end == b.valid_end && s.corruption.size() < b.corruption.size()))
+        best = c;
     }
-    if (!best) return 0;
+    const ScanResult& kept = scans[best];
+
+    // 1. Damage inside the kept copy's records, from a copy that holds that region whole.
     bool changed = false;
+    for (const ScanProblem& p : kept.corruption) {
+      for (size_t c = 0; c < n; c++) {
+        if (c == best || !holds_records(scans[c], p.offset, p.offset + p.length)) continue;
+        log::error("spool", "{}: copy {} is damaged at byte {} ({}); mending it from copy {}", what,
+                   best, p.offset, p.what, c);
+        changed = copy_between(io, fd, c, best, p.offset, p.offset + p.length).ok() || changed;
+        break;
+      }
+    }
+    if (changed) continue;
+
+    // 2. Records past its end that another copy holds.
+    for (size_t c = 0; c < n && kept.valid_end > 0 && !kept.sealed; c++) {
+      if (c == best || scans[c].file_size <= kept.valid_end) continue;
+      if (!merged.insert({c, kept.valid_end}).second) continue;
+      CopyView donor(io, c);
+      auto run_end = verified_run(donor, fd, kept.valid_end, kept.nonce);
+      if (!run_end || *run_end == kept.valid_end) continue;
+      log::error("spool",
+                 "{}: copy {} lacks records at bytes {}..{} that copy {} holds; taking them", what,
+                 best, kept.valid_end, *run_end, c);
+      changed = copy_between(io, fd, c, best, kept.valid_end, *run_end).ok();
+      break;
+    }
+    if (changed) continue;
+
+    // 3. The others made equal to it, up to the end of its records. (Damage that is left in
+    // it is in every copy: step 1 found no copy holding that region whole.)
     for (size_t c = 0; c < n; c++) {
       const ScanResult& s = scans[c];
-      if (s.corruption.empty() && s.valid_end >= claim) continue;
-      log::error("spool", "{}: copy {} is damaged ({}); mending it from copy {}", what, c,
-                 s.corruption.empty() ? "it lacks bytes another copy says were durable"
-                                      : s.corruption[0].what,
-                 *best);
-      (void)mend_copy_from(io, fd, *best, c, scans[*best].valid_end);
+      if (c == best || (s.valid_end == kept.valid_end && s.corruption.empty())) continue;
+      log::error("spool", "{}: copy {} {}; mending it from copy {}", what, c,
+                 s.corruption.empty() ? fmt::format("ends its records at byte {}, copy {} at {}",
+                                                    s.valid_end, best, kept.valid_end)
+                                      : "is damaged (" + s.corruption[0].what + ")",
+                 best);
+      // Around regions no copy holds whole: there the other copy's bytes stay its own.
+      uint64_t from = 0;
+      for (const ScanProblem& p : kept.corruption) {
+        (void)copy_between(io, fd, best, c, from, p.offset);
+        from = p.offset + p.length;
+      }
+      (void)copy_between(io, fd, best, c, from, kept.valid_end);
       changed = true;
     }
-    if (!changed || io.copies(fd) == n) return *best;
+    if (!changed || io.copies(fd) == n) return {best, largest};
   }
-  return 0;
+  return {};
 }
 
 }  // namespace
@@ -284,8 +347,8 @@ Result<LoadedSegment> load_segment(volume::FileIo& io, int fd, uint16_t shard, u
   }
 
   MessageCollector collector(shard, id, out);
-  const size_t copy = reconcile_copies(io, fd, index_nonce, segment_file_name(id));
-  CopyView chosen(io, copy);
+  const Reconciled reconciled = reconcile_copies(io, fd, index_nonce, segment_file_name(id));
+  CopyView chosen(io, reconciled.copy);
   auto scan = scan_segment(
       io.copies(fd) > 1 ? static_cast<volume::FileIo&>(chosen) : io, fd,
       [&](const RecordHeader& h, uint64_t offset, std::string_view payload) {
@@ -296,8 +359,12 @@ Result<LoadedSegment> load_segment(volume::FileIo& io, int fd, uint16_t shard, u
   collector.finish();
   out.nonce = scan->nonce;
   out.sealed = scan->sealed;
+  out.file_size = scan->file_size;
   out.valid_end = scan->valid_end;
-  out.tail_bytes = scan->tail_bytes;
+  // Every copy is cut to the kept records: a longer copy's tail holds none of them.
+  out.tail_bytes = scan->sealed
+                       ? scan->tail_bytes
+                       : std::max(scan->file_size, reconciled.largest_size) - scan->valid_end;
   out.records = scan->records;
   out.corruption.insert(out.corruption.begin(), scan->corruption.begin(), scan->corruption.end());
   std::sort(out.corruption.begin(), out.corruption.end(),

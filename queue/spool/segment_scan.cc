@@ -167,4 +167,20 @@ Result<ScanResult> scan_segment(volume::FileIo& io, int fd, const RecordVisitor&
   return result;
 }
 
+Result<uint64_t> verified_run(volume::FileIo& io, int fd, uint64_t offset, uint64_t nonce) {
+  auto size = io.size(fd);
+  if (!size) return size.error();
+  BlockReader reader(io, fd, *size);
+  const uint32_t seed = header_seed(nonce);
+  uint64_t pos = offset;
+  while (pos < *size && pos > 0) {
+    auto attempt = try_record(reader, pos, seed);
+    if (!attempt) return attempt.error();
+    if (!attempt->record || attempt->record->header.type == RecordType::segment) break;
+    pos += attempt->record->size;
+    if (attempt->record->header.type == RecordType::seal) break;
+  }
+  return pos;
+}
+
 }  // namespace postcore::spool

@@ -55,4 +55,9 @@ using RecordVisitor =
 Result<ScanResult> scan_segment(volume::FileIo& io, int fd, const RecordVisitor& visit,
                                 std::optional<uint64_t> fallback_nonce = std::nullopt);
 
+// Where the run of whole, verifying records that starts at `offset` ends (`offset` itself
+// when no record verifies there). For mending one mirrored copy from another: bytes of
+// such a run are what the writer wrote there, whichever copy they are read from.
+Result<uint64_t> verified_run(volume::FileIo& io, int fd, uint64_t offset, uint64_t nonce);
+
 }  // namespace postcore::spool

@@ -92,12 +92,22 @@ void SpoolShard::on_segment_failure(uint32_t id, const Error& error) {
   }
 }
 
+// SEAL says the whole file before it is durable, so it is appended only once that is true:
+// a SEAL that shared a write with records that were then torn would make the file look
+// corrupt rather than cut short. Commits still waiting for their datasync call here again
+// when it completes (on_segment_synced); bytes nobody waits for (an ABORT) get a sync of
+// their own first.
 void SpoolShard::maybe_seal(Segment& s) {
   if (s.state != SegmentState::draining || s.open_messages > 0) return;
+  if (s.pending_commits > 0 || !s.waiting.empty() || s.writer->sync_outstanding()) return;
+  if (s.writer->unsynced_bytes() > 0) {
+    s.waiting.push_back([](Result<void>) {});
+    return;
+  }
   s.state = SegmentState::sealing;
   uint64_t committed = 0;
   for (const Entry& e : s.entries) committed += e.state != EntryState::absent;
-  s.writer->append(RecordType::seal, 0, encode_u64(committed + s.pending_commits));
+  s.writer->append(RecordType::seal, 0, encode_u64(committed));
   s.waiting.push_back([this, &s](Result<void> result) {
     if (!result) return;  // the writer's failure already marked the segment failed
     s.state = SegmentState::sealed;

@@ -187,12 +187,20 @@ class Scrubber {
     if (all_mended)
       report_.repaired++;
     else
-      report_.unrepaired.push_back(relative + ": a repair failed (member degraded)");
+      report_.unrepaired.push_back(relative + ": a copy is missing, or a repair failed");
   }
 
-  // Writes the good copy's bytes where the bad copy differs, then syncs.
+  // Writes the good copy's bytes where the bad copy differs, then syncs. Only a copy that
+  // exists is mended: the spool reclaims files while the scrub runs, and creating a missing
+  // copy could bring back a file the spool has just deleted on every member (its messages
+  // would be delivered twice). A copy that is missing on a healthy member stays reported.
   bool mend(const Copy& bad, const Copy& good, const std::string& relative) {
-    auto fd = io_.open(path_on(bad.member, relative), O_WRONLY | O_CREAT, 0640);
+    auto fd = io_.open(path_on(bad.member, relative), O_WRONLY, 0);
+    if (!fd && fd.error().code == ENOENT) {
+      log::error("volume", "scrub: {} is missing on {}; left for a resilver (volume replace)",
+                 relative, set_.member_root(bad.member));
+      return false;
+    }
     if (!fd) {
       set_.fail(bad.member, fd.error().code, "scrub repair: " + fd.error().message);
       return false;

@@ -53,6 +53,8 @@ class FileIo {
   // bytes, tries the other copies and mends the bad ones from the first good one.
   using Check = std::function<bool(const void* data, size_t len)>;
   virtual size_t copies(int /*fd*/) { return 1; }
+  // The size of one copy: after a crash each member's unsynced tail is its own.
+  virtual Result<uint64_t> copy_size(int fd, size_t /*copy*/) { return size(fd); }
   virtual Result<size_t> read_copy(int fd, size_t /*copy*/, uint64_t offset, void* buf,
                                    size_t len) {
     return read(fd, offset, buf, len);

@@ -52,8 +52,8 @@ struct MirroredFileIo::AsyncOp {
   IoCallback done;
   int success = 0;  // what the caller is told when some member succeeded
   size_t pending = 0;
-  size_t succeeded = 0;
-  std::bitset<kMaxVolumeMembers> waiting;  // per member: issued, not yet answered
+  std::bitset<kMaxVolumeMembers> waiting;    // per member: issued, not yet answered
+  std::bitset<kMaxVolumeMembers> succeeded;  // per member: answered success while healthy
   std::chrono::steady_clock::time_point issued;
   const char* verb = "";                    // "write to", for messages
   std::shared_ptr<const std::string> path;  // shared with the handle: no copy per operation
@@ -206,12 +206,11 @@ Result<void> MirroredFileIo::on_all(const std::string& what,
       if (!r) device_failure(m, r.error().code, what);
       continue;
     }
-    if (r) {
-      any_ok = true;
-    } else if (!device_failure(m, r.error().code, what)) {
-      failures.emplace_back(m, r.error());
-    }
+    if (!r && !device_failure(m, r.error().code, what)) failures.emplace_back(m, r.error());
   }
+  // Counted once every failure above has taken its member out: a member that did it and
+  // is out now holds nothing anyone will read.
+  for (size_t m = 0; m < n; m++) any_ok = any_ok || (results[m] && *results[m] && set_->healthy(m));
   if (any_ok) {
     // The others did it: a member that could not has diverged from them.
     for (const auto& [m, error] : failures)
@@ -330,6 +329,16 @@ size_t MirroredFileIo::copies(int fd) {
   size_t n = 0;
   for (size_t m = 0; h && m < h->fds.size(); m++) n += h->fds[m] >= 0 && set_->healthy(m);
   return n;
+}
+
+Result<uint64_t> MirroredFileIo::copy_size(int fd, size_t copy) {
+  Handle* h = handle(fd);
+  if (!h) return make_error(EBADF, "size: bad descriptor");
+  std::optional<size_t> m = copy_member(*h, copy);
+  if (!m) return make_error(EIO, *h->path + ": no copy " + std::to_string(copy));
+  auto s = under_.size(h->fds[*m]);
+  if (!s) device_failure(*m, s.error().code, "size of " + *h->path);
+  return s;
 }
 
 Result<size_t> MirroredFileIo::read_copy(int fd, size_t copy, uint64_t offset, void* buf,
@@ -533,15 +542,22 @@ std::shared_ptr<MirroredFileIo::AsyncOp> MirroredFileIo::start_async(Handle* h, 
 }
 
 // Member `m`'s final answer to `op` (a late answer after a timeout is ignored): an error
-// degrades it; the caller hears once every member answered.
+// degrades it; the caller hears once every member answered. It succeeds only when a member
+// that did it is still healthy then: a member that answered success and was taken out
+// before the last answer (by this failure or another) holds nothing anyone will read.
+// set_->fail() returns once the members still in are at the generation that excludes the
+// failed one, so no success is reported before that generation is durable.
 void MirroredFileIo::answer(const std::shared_ptr<AsyncOp>& op, size_t m, int error) {
   if (!op->waiting[m]) return;
   op->waiting[m] = false;
   if (error != 0)
     set_->fail(m, error, op->what());
   else if (set_->healthy(m))
-    op->succeeded++;
-  if (--op->pending == 0) op->done(op->succeeded > 0 ? op->success : -EIO);
+    op->succeeded[m] = true;
+  if (--op->pending > 0) return;
+  bool held = false;
+  for (size_t k = 0; k < set_->size(); k++) held = held || (op->succeeded[k] && set_->healthy(k));
+  op->done(held ? op->success : -EIO);
 }
 
 void MirroredFileIo::tick(std::chrono::steady_clock::time_point now) {

@@ -59,6 +59,7 @@ class MirroredFileIo final : public FileIo {
 
   // One copy per healthy member that holds the file open, in member order.
   size_t copies(int fd) override;
+  Result<uint64_t> copy_size(int fd, size_t copy) override;
   Result<size_t> read_copy(int fd, size_t copy, uint64_t offset, void* buf, size_t len) override;
   // Counted as a repair of that member; a member that cannot take it is degraded.
   Result<void> mend_copy(int fd, size_t copy, uint64_t offset, const void* data,

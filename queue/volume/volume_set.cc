@@ -322,21 +322,24 @@ void VolumeSet::fail(size_t i, int error, const std::string& what) {
   m.state = MemberState::degraded;
   m.errors++;
   m.reason = what + ": " + std::strerror(error);
+  if (was_healthy) {
+    // The members still in move to a new generation while this one still takes every
+    // write (other cores see it healthy until the stores below), so nothing is
+    // acknowledged without it before their metas exclude it: it can never be mistaken for
+    // a current copy. (A member being rebuilt was never trusted: no new generation.)
+    raise_generation();
+  }
   m.healthy.store(false, std::memory_order_release);
   m.writable.store(false, std::memory_order_release);
   m.incarnation.fetch_add(1, std::memory_order_acq_rel);
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   if (!was_healthy) {
-    // A member being rebuilt was never trusted: its peers need no new generation.
     log::error("volume", "member {} degraded while resilvering ({})", m.root, m.reason);
     write_status();
     return;
   }
   log::error("volume", "member {} degraded ({}); the set goes on with {} of {} members", m.root,
              m.reason, healthy_count(), present_count());
-  // The members still in move to a new generation before anything is acknowledged
-  // without this one, so it can never be mistaken for a current copy.
-  raise_generation();
   if (healthy_count() == 0)
     log::error("volume", "volume set {}: no healthy member left; nothing is acknowledged",
                logical_root_);
@@ -395,16 +398,17 @@ Result<void> VolumeSet::remove_member(size_t i) {
   if (m.state == MemberState::healthy && healthy_count() == 1)
     return make_error(EBUSY, m.root + " is the last healthy member");
   const bool was_healthy = m.state == MemberState::healthy;
+  m.state = MemberState::absent;
+  if (was_healthy) {
+    // It holds everything until now: the others move on, before it stops taking writes,
+    // so it can never pass for current.
+    raise_generation();
+  }
   m.healthy.store(false, std::memory_order_release);
   m.writable.store(false, std::memory_order_release);
   m.incarnation.fetch_add(1, std::memory_order_acq_rel);
-  m.state = MemberState::absent;
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   log::info("volume", "member {} removed from the set", m.root);
-  if (was_healthy) {
-    // It holds everything until now: the others move on so it can never pass for current.
-    raise_generation();
-  }
   write_status();
   return {};
 }
@@ -433,9 +437,18 @@ Result<void> VolumeSet::finish_resilver(size_t i) {
   if (m.state != MemberState::resilvering)
     return make_error(EINVAL, m.root + " is no longer resilvering (" + m.reason + ")");
   // The rebuilt member joins at a new generation with the others, so that any member
-  // left out meanwhile can never pass for current.
-  // Its own meta first: if that fails, nothing else has changed.
+  // left out meanwhile can never pass for current. The healthy members move first and the
+  // rebuilt one last: a crash in between leaves it older than them, to be rebuilt again,
+  // never newer than members that hold everything.
   const uint64_t next = generation_ + 1;
+  raise_generation(next);
+  if (healthy_count() == 0) {
+    m.state = MemberState::degraded;
+    m.reason = "no healthy member left to join";
+    m.writable.store(false, std::memory_order_release);
+    write_status();
+    return make_error(EIO, m.root + ": no healthy member left to join");
+  }
   if (auto r = write_meta(i, next); !r) {
     m.state = MemberState::degraded;
     m.reason = "cannot write its meta: " + r.error().message;
@@ -443,8 +456,7 @@ Result<void> VolumeSet::finish_resilver(size_t i) {
     write_status();
     return r;
   }
-  generation_ = next;  // it holds the new generation, whatever the others do
-  raise_generation(next);
+  generation_ = next;
   m.state = MemberState::healthy;
   m.reason.clear();
   m.healthy.store(true, std::memory_order_release);
