@@ -14,6 +14,7 @@
 #include "common/profile.h"
 #include "control/supervisor/supervisor.h"
 #include "queue/spool/spool_cli.h"
+#include "queue/volume/small_file.h"
 
 using namespace postcore;
 
@@ -43,11 +44,9 @@ int up(const std::string& profile_path, const std::string& data_dir_arg, int por
     return 2;
   }
   log::set_level(level);
-  std::error_code ec;
-  std::filesystem::create_directories(profile->data_dir, ec);
-  if (ec) {
+  if (auto made = volume::create_directories_durably(profile->data_dir); !made) {
     log::error("supervisor", "cannot create data directory {}: {}", profile->data_dir,
-               ec.message());
+               made.error().message);
     return 1;
   }
   std::string data_dir = std::filesystem::canonical(profile->data_dir).string();

@@ -19,6 +19,7 @@
 #include "control/server/control_commands.h"
 #include "control/server/store_volumes.h"
 #include "control/store/store.h"
+#include "queue/volume/small_file.h"
 
 using namespace postcore;
 
@@ -60,8 +61,8 @@ int main(int argc, char** argv) {
   if (!absolute.has_filename() && absolute.has_parent_path()) absolute = absolute.parent_path();
   data_dir = absolute.string();
   const std::string control_dir = data_dir + "/control";
-  if (::mkdir(control_dir.c_str(), 0750) < 0 && errno != EEXIST) {
-    log::error("control", "mkdir {}: {}", control_dir, std::strerror(errno));
+  if (auto made = volume::create_directories_durably(control_dir); !made) {
+    log::error("control", "{}", made.error().message);
     return 1;
   }
   // One control plane per data directory: the store's VFS takes no locks of its own.

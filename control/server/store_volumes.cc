@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "control/store/store.h"
 #include "control/store/volume_vfs.h"
+#include "queue/volume/small_file.h"
 
 namespace postcore::control {
 namespace {
@@ -117,8 +118,8 @@ Result<std::unique_ptr<StoreVolumes>> StoreVolumes::open(const Profile& profile,
   bool logical_is_member = false;
   for (std::string& m : members) {
     m = store_member_root(m);
+    (void)volume::create_directories_durably(m);  // a member that cannot is found out below
     std::error_code ec;
-    fs::create_directories(m, ec);  // a member that cannot have it is found out below
     logical_is_member = logical_is_member || fs::equivalent(m, logical, ec);
   }
   auto set = volume::VolumeSet::open(logical, members, logical + "/volume.status");
@@ -174,8 +175,7 @@ void StoreVolumes::follow_dataplane(store::Store& store) {
     const std::string root = store_member_root(m.root);
     auto i = set_->member_index(root);
     if (!i || ours[*i] == volume::MemberState::absent) {
-      std::error_code ec;
-      fs::create_directories(root, ec);
+      (void)volume::create_directories_durably(root);
       auto added = set_->add_member(root);
       if (!added) {
         log::error("control", "store: cannot add member {}: {}", root, added.error().message);
@@ -209,8 +209,7 @@ Result<void> StoreVolumes::rebuild(store::Store& store, size_t i) {
   // The database file alone holds the store after this; it is read page by page from the
   // healthy members, each page checked (and mended where a copy fails).
   if (auto r = store.checkpoint(); !r) return r;
-  std::error_code ec;
-  fs::create_directories(set_->member_root(i), ec);  // a member rebuilt without it
+  (void)volume::create_directories_durably(set_->member_root(i));  // a member rebuilt without it
   if (auto r = set_->begin_resilver(i); !r) return r;
   Result<void> r;
   std::string header(100, '\0');

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "common/log.h"
@@ -11,6 +12,7 @@
 #include "dataplane/engine/uring_file_io.h"
 #include "dataplane/net/kernel_transport.h"
 #include "dataplane/server/smtp_service.h"
+#include "queue/spool/queue_id.h"
 #include "queue/spool/spool_shard.h"
 #include "queue/volume/mirror_file_io.h"
 
@@ -44,6 +46,40 @@ struct Core::State {
                    {Service::submission, logins}) {}
 
   SmtpService& service(Service s) { return s == Service::submission ? submission : smtp; }
+
+  // Shards left by a larger core count that this core keeps: recovered (an unsealed segment
+  // is cut back to its records and sealed), never written to again but by their own
+  // sealing and reclaiming.
+  std::vector<std::unique_ptr<spool::SpoolShard>> inherited;
+  Result<void> open_inherited(const Profile& p, unsigned index, unsigned count) {
+    const std::string root = p.data_dir + "/spool";
+    auto names = volume_io.list_dir(root);
+    if (!names) return names.error().code == ENOENT ? Result<void>() : names.error();
+    std::sort(names->begin(), names->end());
+    for (const std::string& name : *names) {
+      std::optional<uint16_t> shard = spool::parse_shard_dir_name(name);
+      if (!shard || *shard < count || *shard % count != index) continue;
+      auto kept = std::make_unique<spool::SpoolShard>(
+          volume_io, spool::ShardOptions{root + "/" + name, *shard, p.spool.segment_size,
+                                         static_cast<size_t>(p.spool.write_buffer)});
+      auto recovered = kept->open();
+      if (!recovered) return recovered.error();
+      log::info("server", "core {} keeps spool shard {} (left by a larger core count): {} messages",
+                index, *shard, recovered->messages);
+      kept->seal_active();
+      inherited.push_back(std::move(kept));
+    }
+    return {};
+  }
+  void flush_spool() {
+    spool.flush();
+    for (auto& shard : inherited) shard->flush();
+  }
+  bool spool_idle() const {
+    for (const auto& shard : inherited)
+      if (!shard->idle()) return false;
+    return spool.idle();
+  }
 
   // Listeners configured for "aliases" follow the directory's service addresses: one per
   // address that names the listener's service (or no service, meaning all of them).
@@ -93,10 +129,11 @@ struct Core::State {
   }};
 };
 
-Core::Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter,
-           std::shared_ptr<volume::VolumeSet> volumes, LoginChecker* logins,
-           std::shared_ptr<const directory::Directory> directory)
+Core::Core(unsigned index, unsigned count, int cpu, const Profile& profile,
+           ConnectionLimiter& limiter, std::shared_ptr<volume::VolumeSet> volumes,
+           LoginChecker* logins, std::shared_ptr<const directory::Directory> directory)
     : index_(index),
+      count_(count),
       cpu_(cpu),
       profile_(profile),
       limiter_(limiter),
@@ -125,6 +162,8 @@ void Core::run(std::promise<Result<void>> started) {
   auto recovered = state->spool.open();
   if (!recovered) return fail("spool recovery", recovered.error());
   // The shard logs what recovery found, corruption loudly.
+  if (auto r = state->open_inherited(profile_, index_, count_); !r)
+    return fail("spool recovery", r.error());
   if (auto r = state->transport.init(); !r) return fail("transport", r.error());
   for (const auto& l : profile_.listeners) {
     if (l.on_aliases) continue;
@@ -137,7 +176,7 @@ void Core::run(std::promise<Result<void>> started) {
   // A member that stops answering must not block the reactor when others can go on.
   s->file_io.set_async_writes(volumes_->member_count() > 1);
   s->reactor.timers().arm(s->volume_tick, std::chrono::seconds(1));
-  s->reactor.add_iteration_hook([s] { s->spool.flush(); });
+  s->reactor.add_iteration_hook([s] { s->flush_spool(); });
   s->reactor.on_stop([s] {
     s->transport.stop_listening();
     s->smtp.begin_shutdown();
@@ -153,7 +192,7 @@ void Core::run(std::promise<Result<void>> started) {
       s->spool.seal_active();
       return false;
     }
-    return s->spool.idle() && s->file_io.in_flight() == 0;
+    return s->spool_idle() && s->file_io.in_flight() == 0;
   });
   state_.store(s, std::memory_order_release);
   started.set_value(Result<void>());

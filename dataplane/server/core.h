@@ -18,8 +18,10 @@ namespace postcore::server {
 class Core {
  public:
   // `volumes` is the set the spool lives on, shared by every core; `logins` checks AUTH
-  // passwords for every core and must outlive the core.
-  Core(unsigned index, int cpu, const Profile& profile, ConnectionLimiter& limiter,
+  // passwords for every core and must outlive the core. Core `index` of `count` owns spool
+  // shard `index`, and every shard directory k >= count with k % count == index left by
+  // a machine that ran more cores: their messages are recovered and kept, not forgotten.
+  Core(unsigned index, unsigned count, int cpu, const Profile& profile, ConnectionLimiter& limiter,
        std::shared_ptr<volume::VolumeSet> volumes, LoginChecker* logins,
        std::shared_ptr<const directory::Directory> directory);
   ~Core();
@@ -36,6 +38,7 @@ class Core {
   void run(std::promise<Result<void>> started);
 
   unsigned index_;
+  unsigned count_;
   int cpu_;
   const Profile& profile_;
   ConnectionLimiter& limiter_;

@@ -22,6 +22,7 @@
 #include "dataplane/server/core.h"
 #include "dataplane/server/directory_watcher.h"
 #include "dataplane/server/volume_maintenance.h"
+#include "queue/volume/small_file.h"
 #include "queue/volume/volume_set.h"
 
 using namespace postcore;
@@ -74,8 +75,8 @@ int main(int argc, char** argv) {
   if (log::parse_level(log_level.empty() ? profile->log_level : log_level, &level))
     log::set_level(level);
 
-  if (::mkdir(profile->data_dir.c_str(), 0750) < 0 && errno != EEXIST) {
-    log::error("dataplane", "mkdir {}: {}", profile->data_dir, std::strerror(errno));
+  if (auto made = volume::create_directories_durably(profile->data_dir); !made) {
+    log::error("dataplane", "{}", made.error().message);
     return 1;
   }
   // Two dataplanes appending to one spool would corrupt it: the lock makes that impossible
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
   std::vector<std::future<Result<void>>> started;
   for (unsigned i = 0; i < n; ++i) {
     int cpu = i < cpus.size() ? cpus[i] : -1;
-    cores.push_back(std::make_unique<server::Core>(i, cpu, *profile, limiter, *volumes,
+    cores.push_back(std::make_unique<server::Core>(i, n, cpu, *profile, limiter, *volumes,
                                                    logins->get(), current));
     started.push_back(cores.back()->start());
   }

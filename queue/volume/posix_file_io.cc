@@ -79,9 +79,15 @@ Result<void> SyscallFileIo::sync(int fd) {
   return {};
 }
 
+// A directory that later acknowledgements depend on (a shard's) must keep its name after a
+// power cut: its parent is synced when it is created.
 Result<void> SyscallFileIo::mkdir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) return errno_error("mkdir", path);
-  return {};
+  if (::mkdir(path.c_str(), 0750) != 0) {
+    if (errno == EEXIST) return {};
+    return errno_error("mkdir", path);
+  }
+  const size_t cut = path.find_last_of('/');
+  return sync_dir(cut == std::string::npos ? "." : (cut == 0 ? "/" : path.substr(0, cut)));
 }
 
 Result<void> SyscallFileIo::sync_dir(const std::string& path) {

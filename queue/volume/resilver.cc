@@ -109,9 +109,8 @@ class Rebuild {
   Result<void> copy_all(int pass) {
     Tree tree = walk(from_, options_.skip_dirs);
     for (const std::string& dir : tree.dirs) {
-      std::error_code ec;
-      fs::create_directories(fs::path(to_) / dir, ec);
-      if (ec) return make_error(ec.value(), "cannot create " + dir + ": " + ec.message());
+      if (auto made = create_directories_durably((fs::path(to_) / dir).string()); !made)
+        return made;
     }
     for (const std::string& rel : tree.files) {
       if (stopped()) return make_error(ECANCELED, "stopped");

@@ -1,6 +1,7 @@
 #include "queue/volume/small_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +30,37 @@ Result<std::string> read_small_file(const std::string& path) {
   }
   ::close(fd);
   return out;
+}
+
+namespace {
+
+Result<void> fsync_directory(const std::string& dir) {
+  int fd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return make_error(errno, "open directory " + dir + ": " + std::strerror(errno));
+  Result<void> result;
+  if (::fsync(fd) != 0)
+    result = make_error(errno, "fsync directory " + dir + ": " + std::strerror(errno));
+  ::close(fd);
+  return result;
+}
+
+}  // namespace
+
+Result<void> create_directories_durably(const std::string& path) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    const std::string dir = path.substr(0, slash);  // the whole path once slash is npos
+    if (!dir.empty() && dir.back() != '/') {
+      if (::mkdir(dir.c_str(), 0750) == 0) {
+        const size_t cut = dir.find_last_of('/');
+        const std::string parent =
+            cut == std::string::npos ? "." : (cut == 0 ? "/" : dir.substr(0, cut));
+        if (auto r = fsync_directory(parent); !r) return r;
+      } else if (errno != EEXIST) {
+        return make_error(errno, "mkdir " + dir + ": " + std::strerror(errno));
+      }
+    }
+    if (slash == std::string::npos) return {};
+  }
 }
 
 Result<void> write_file_durably(const std::string& path, const std::string& text) {

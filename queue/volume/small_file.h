@@ -17,6 +17,11 @@ Result<std::string> read_small_file(const std::string& path);
 // one, never part of either, also after a crash.
 Result<void> write_file_durably(const std::string& path, const std::string& text);
 
+// mkdir -p whose result survives a power cut: each directory it creates has its name made
+// durable (an fsync of its parent) before the next is made inside it. Directories that
+// exist already are left as they are.
+Result<void> create_directories_durably(const std::string& path);
+
 // Keeps a background job's I/O under a rate: spent() sleeps until the bytes done so far are
 // due. A rate of 0 means no limit.
 class Pacer {

@@ -189,11 +189,9 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
   for (size_t i = 0; i < set->members_.size(); i++) {
     Member& m = set->members_[i];
     if (m.state == MemberState::absent) continue;
-    std::error_code ec;
-    std::filesystem::create_directories(m.root, ec);
-    if (ec) {
+    if (auto made = create_directories_durably(m.root); !made) {
       m.state = MemberState::stale;
-      m.reason = "cannot create " + m.root + ": " + ec.message();
+      m.reason = "cannot create " + m.root + ": " + made.error().message;
       continue;
     }
     auto text = read_small_file(m.root + "/" + kMetaName);
@@ -375,9 +373,7 @@ Result<size_t> VolumeSet::add_member(const std::string& root) {
   }
   if (!slot)
     return make_error(ENOSPC, fmt::format("the set has {} members already", kMaxVolumeMembers));
-  std::error_code ec;
-  std::filesystem::create_directories(root, ec);
-  if (ec) return make_error(ec.value(), "cannot create " + root + ": " + ec.message());
+  if (auto made = create_directories_durably(root); !made) return made.error();
   // Only this thread touches an absent slot's root; the others look at a slot once it is
   // writable, which it becomes later (begin_resilver) with a release store.
   Member& m = members_[*slot];
@@ -418,9 +414,7 @@ Result<void> VolumeSet::begin_resilver(size_t i) {
   Member& m = members_[i];
   if (m.state == MemberState::healthy || m.state == MemberState::resilvering)
     return make_error(EINVAL, m.root + " is " + std::string(to_string(m.state)));
-  std::error_code ec;
-  std::filesystem::create_directories(m.root, ec);
-  if (ec) return make_error(ec.value(), "cannot create " + m.root + ": " + ec.message());
+  if (auto made = create_directories_durably(m.root); !made) return made;
   m.state = MemberState::resilvering;
   m.reason = "being rebuilt from the healthy members";
   m.incarnation.fetch_add(1, std::memory_order_acq_rel);

@@ -172,6 +172,36 @@ class Recovery(unittest.TestCase):
         status = {os.path.basename(m['root']): m['state'] for m in self.volume_status()}
         self.assertEqual(status['disk1'], 'healthy', status)
 
+    def test_shards_left_by_a_larger_core_count_are_recovered(self):
+        """Two cores write two shards; after a crash the machine comes back with one core.
+        That core keeps shard 1 too: its unsealed segment is recovered and sealed, and its
+        messages stay in the spool."""
+        with open(self.app.profile) as f:
+            profile = f.read()
+        self.assertIn('cores = 0', profile)
+        with open(self.app.profile, 'w') as f:
+            f.write(profile.replace('cores = 0', 'cores = 2'))
+        self.app.stop()
+        self.app.start()
+        acked = {}
+        shard1 = os.path.join(self.member('disk1'), 'spool', 'shard-001')
+        def shard1_written():
+            return [p for p in unsealed_segments(self.member('disk1')) if p.startswith(shard1)]
+        for session in range(40):  # each session lands on one core, chosen by the kernel
+            acked.update(send(self.app, 10, f'shard{session}'))
+            if shard1_written():
+                break
+        self.assertTrue(shard1_written(), 'no session reached core 1')
+        kill_everything(self.app)
+        with open(self.app.profile, 'w') as f:
+            f.write(profile.replace('cores = 0', 'cores = 1'))
+        self.app.start()
+        self.check(acked, 'two shards kept by one core')
+        self.assertIn('keeps spool shard 1', self.app.read_log())
+        self.assertEqual(self.app.stop(), 0, self.app.read_log())
+        self.assert_copies_identical()  # shard 1's segment is sealed too
+        self.app.start()
+
     def volume_status(self):
         return json.loads(self.app.ctl('--json', 'volume', 'status').stdout)['members']
 

@@ -17,6 +17,7 @@
 #include "queue/spool/queue_id.h"
 #include "queue/spool/segment_scan.h"
 #include "queue/spool/spool_shard.h"
+#include "queue/volume/small_file.h"
 #include "spool_test_support.h"
 
 namespace postcore::volume {
@@ -201,6 +202,20 @@ TEST_F(MirrorTest, ARebuiltMemberJoinsTheNewGenerationLast) {
   auto meta = VolumeSet::parse_meta(read_text(roots_[1] + "/volume.meta"));
   ASSERT_TRUE(meta.ok()) << meta.error().message;
   EXPECT_LT(meta->generation, generation + 1);
+}
+
+// The directories acknowledgements depend on (member roots, shard directories) are created
+// with their names made durable; what cannot be made is an error that names it.
+TEST_F(MirrorTest, DirectoriesAreCreatedDurablyOrRefusedByName) {
+  const std::string deep = dir_ + "/made/one/two";
+  ASSERT_TRUE(create_directories_durably(deep).ok());
+  EXPECT_TRUE(std::filesystem::is_directory(deep));
+  EXPECT_TRUE(create_directories_durably(deep + "/").ok());  // there already: fine
+  std::ofstream(dir_ + "/plain") << "a file";
+  auto refused = create_directories_durably(dir_ + "/plain/below");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ENOTDIR);
+  EXPECT_NE(refused.error().message.find(dir_ + "/plain/below"), std::string::npos);
 }
 
 }  // namespace
