@@ -2,8 +2,12 @@
 
 #include <fmt/core.h>
 
+#include <optional>
+#include <vector>
+
 #include "common/crc32c.h"
 #include "queue/spool/block_reader.h"
+#include "queue/spool/copy_view.h"
 #include "queue/spool/envelope_codec.h"
 #include "queue/spool/record.h"
 
@@ -81,6 +85,81 @@ Result<void> read_content(volume::FileIo& io, int fd, uint64_t nonce, const Stor
     pos += record->size;
   }
   return damaged(message, message.end_offset, "END record not found");
+}
+
+namespace {
+
+// Where a message's records end: after its END record.
+uint64_t message_end(const StoredMessage& m) {
+  return m.end_offset + record_size(encode_end(EndInfo{}).size());
+}
+
+// Mends each copy in `bad` from copy `good` over the message's records. Highest copy first:
+// a mend that fails takes its member out, which renumbers the copies after it, so the
+// mending stops there.
+void mend_message(volume::FileIo& io, int fd, const StoredMessage& m, size_t good,
+                  std::vector<size_t> bad) {
+  for (auto it = bad.rbegin(); it != bad.rend(); ++it)
+    if (!copy_between(io, fd, good, *it, m.first_offset, message_end(m))) break;
+}
+
+}  // namespace
+
+Result<Envelope> read_envelope_from_copies(volume::FileIo& io, int fd, uint64_t nonce,
+                                           const StoredMessage& message) {
+  std::optional<Result<Envelope>> served;
+  std::optional<size_t> good;
+  std::vector<size_t> bad;
+  Result<Envelope> last = damaged(message, message.first_offset, "no copy to read");
+  for (size_t c = 0; c < io.copies(fd); c++) {
+    CopyView view(io, c);
+    // The whole message is checked, not only its ENVELOPE: the mend covers all of it.
+    auto whole =
+        read_content(view, fd, nonce, message, [](std::string_view) { return Result<void>(); });
+    if (!whole && whole.error().code != EBADMSG) return whole.error();
+    if (!whole) {
+      bad.push_back(c);
+      last = whole.error();
+      continue;
+    }
+    if (!good) {
+      good = c;
+      served = read_envelope(view, fd, nonce, message);
+    }
+  }
+  if (!good) return last;
+  mend_message(io, fd, message, *good, std::move(bad));
+  return std::move(*served);
+}
+
+Result<void> read_content_from_copies(volume::FileIo& io, int fd, uint64_t nonce,
+                                      const StoredMessage& message, const ContentSink& sink,
+                                      uint64_t delivered) {
+  std::optional<size_t> good;
+  std::vector<size_t> bad;
+  Result<void> last = damaged(message, message.first_offset, "no copy to read");
+  for (size_t c = 0; c < io.copies(fd); c++) {
+    CopyView view(io, c);
+    uint64_t seen = 0;
+    auto r = read_content(view, fd, nonce, message, [&](std::string_view piece) -> Result<void> {
+      const uint64_t at = seen;
+      seen += piece.size();
+      if (good || seen <= delivered) return {};  // checked only, or sent already
+      auto ok = sink(piece.substr(static_cast<size_t>(delivered > at ? delivered - at : 0)));
+      delivered = seen;
+      return ok;
+    });
+    if (!r && r.error().code != EBADMSG) return r;  // the sink's error, or the disk's
+    if (!r) {
+      bad.push_back(c);
+      last = r;
+    } else if (!good) {
+      good = c;
+    }
+  }
+  if (!good) return last;
+  mend_message(io, fd, message, *good, std::move(bad));
+  return {};
 }
 
 }  // namespace postcore::spool

@@ -25,4 +25,15 @@ Result<Envelope> read_envelope(volume::FileIo& io, int fd, uint64_t nonce,
 Result<void> read_content(volume::FileIo& io, int fd, uint64_t nonce, const StoredMessage& message,
                           const ContentSink& sink);
 
+// On mirrored storage, for a read above that failed its checks (EBADMSG): the message is
+// read from each copy in turn; the first copy on which it verifies serves it, and every copy
+// on which it does not is mended from that one (a damaged record is never served, and
+// repaired where a good copy exists). `delivered` content bytes reached `sink` before the
+// failure (each verified, so the same on every good copy): they are not sent again.
+Result<Envelope> read_envelope_from_copies(volume::FileIo& io, int fd, uint64_t nonce,
+                                           const StoredMessage& message);
+Result<void> read_content_from_copies(volume::FileIo& io, int fd, uint64_t nonce,
+                                      const StoredMessage& message, const ContentSink& sink,
+                                      uint64_t delivered);
+
 }  // namespace postcore::spool

@@ -12,11 +12,11 @@
 
 #include "common/crc32c.h"
 #include "common/log.h"
+#include "queue/spool/copy_view.h"
 #include "queue/spool/envelope_codec.h"
 #include "queue/spool/queue_id.h"
 #include "queue/spool/segment_index.h"
 #include "queue/spool/segment_scan.h"
-#include "queue/volume/posix_file_io.h"
 
 namespace postcore::spool {
 namespace {
@@ -180,41 +180,6 @@ std::optional<SegmentIndex> usable_index(std::string_view bytes, uint16_t shard,
     return std::nullopt;
   }
   return std::move(*index);
-}
-
-// Reads one copy of a file kept on mirrored storage, for scan_segment: to that copy's own
-// size, since after a crash each member's unsynced tail is its own.
-class CopyView final : public volume::SyscallFileIo {
- public:
-  CopyView(volume::FileIo& io, size_t copy) : io_(io), copy_(copy) {}
-  Result<uint64_t> size(int fd) override { return io_.copy_size(fd, copy_); }
-  Result<size_t> read(int fd, uint64_t offset, void* buf, size_t len) override {
-    return io_.read_copy(fd, copy_, offset, buf, len);
-  }
-  void write(int, uint64_t, const void*, size_t, volume::IoCallback done) override { done(-EBADF); }
-  void datasync(int, volume::IoCallback done) override { done(-EBADF); }
-
- private:
-  volume::FileIo& io_;
-  size_t copy_;
-};
-
-// Overwrites copy `to` with copy `from` in [begin, end), wherever they differ.
-Result<void> copy_between(volume::FileIo& io, int fd, size_t from, size_t to, uint64_t begin,
-                          uint64_t end) {
-  constexpr size_t kChunk = 256 * 1024;
-  std::string a(kChunk, '\0'), b(kChunk, '\0');
-  for (uint64_t at = begin; at < end; at += kChunk) {
-    size_t len = static_cast<size_t>(std::min<uint64_t>(kChunk, end - at));
-    auto got = io.read_copy(fd, from, at, a.data(), len);
-    if (!got) return got.error();
-    if (*got == 0) break;
-    auto theirs = io.read_copy(fd, to, at, b.data(), len);
-    if (!theirs) return theirs.error();
-    if (*got == *theirs && std::memcmp(a.data(), b.data(), *got) == 0) continue;
-    if (auto r = io.mend_copy(fd, to, at, a.data(), *got); !r) return r;
-  }
-  return {};
 }
 
 // Whether copy `s` kept whole records over [begin, end): no damage there, and its kept

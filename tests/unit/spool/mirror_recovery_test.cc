@@ -204,6 +204,42 @@ TEST_F(MirrorTest, ARebuiltMemberJoinsTheNewGenerationLast) {
   EXPECT_LT(meta->generation, generation + 1);
 }
 
+// A record that fails its CRC on one copy while the appliance runs is read from the other
+// and the bad copy is mended: never served, and not left damaged (DESIGN.md rule 4).
+TEST_F(MirrorRecoveryTest, AReadThatFailsItsCheckOnOneCopyIsServedFromAnotherAndMended) {
+  spool::SpoolShard shard(*io_, spool::testing::test_options(shard_dir()));
+  ASSERT_TRUE(shard.open().ok());
+  for (uint32_t i = 0; i < 4; i++) {
+    std::optional<Result<void>> committed;
+    bodies_.push_back(spool::testing::make_body(3000 + i * 100, i));
+    ids_.push_back(spool::testing::store(
+        shard, spool::testing::make_envelope("s@example.org", {"r" + std::to_string(i) + "@x.net"}),
+        bodies_.back(), &committed));
+    spool::testing::settle(shard, fake_);
+    ASSERT_TRUE(committed && committed->ok());
+  }
+  const std::string good = fake_.durable_contents(member(0, segment()));
+  // Message 2's content damaged on member 0, message 3's envelope on member 1.
+  const size_t body2 = good.find(bodies_[2].substr(0, 64));
+  const size_t envelope3 = good.find("r3@x.net");
+  ASSERT_NE(body2, std::string::npos);
+  ASSERT_NE(envelope3, std::string::npos);
+  fake_.flip_bit(member(0, segment()), body2 + 1000, 5);
+  fake_.flip_bit(member(1, segment()), envelope3, 2);
+  for (int round = 0; round < 3; round++) {  // reads go to the members in turn
+    auto content = spool::testing::content_of(shard, ids_[2]);
+    ASSERT_TRUE(content.ok()) << content.error().message;
+    EXPECT_EQ(*content, bodies_[2]);
+    auto envelope = shard.read_envelope(ids_[3]);
+    ASSERT_TRUE(envelope.ok()) << envelope.error().message;
+    EXPECT_EQ(envelope->recipients.at(0).address, "r3@x.net");
+  }
+  EXPECT_EQ(fake_.durable_contents(member(0, segment())), good);
+  EXPECT_EQ(fake_.durable_contents(member(1, segment())), good);
+  EXPECT_TRUE(set_->healthy(0));
+  EXPECT_TRUE(set_->healthy(1));
+}
+
 // The directories acknowledgements depend on (member roots, shard directories) are created
 // with their names made durable; what cannot be made is an error that names it.
 TEST_F(MirrorTest, DirectoriesAreCreatedDurablyOrRefusedByName) {
