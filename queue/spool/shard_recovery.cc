@@ -18,6 +18,9 @@
 namespace postcore::spool {
 namespace {
 
+// mkdir -p in which each directory's name is made durable in its parent: the shard's
+// segments are acknowledged on the strength of names inside it, and a directory created
+// at the first start (or after a crash that lost it) is covered by no earlier sync.
 Result<void> make_directories(volume::FileIo& io, const std::string& dir) {
   std::string path;
   size_t pos = 0;
@@ -30,9 +33,11 @@ Result<void> make_directories(volume::FileIo& io, const std::string& dir) {
     if (slash == std::string::npos) slash = dir.size();
     std::string_view part(dir.data() + pos, slash - pos);
     if (!part.empty()) {
+      const std::string parent = path.empty() ? "." : path;
       if (!path.empty() && path.back() != '/') path += '/';
       path += part;
       if (auto ok = io.mkdir(path); !ok) return ok;
+      if (auto ok = io.sync_dir(parent); !ok) return ok;
     }
     pos = slash + 1;
   }

@@ -32,7 +32,7 @@ Error io_error(int code, std::string_view what, const std::string& subject) {
 
 }  // namespace
 
-FakeFileIo::FakeFileIo() : dirs_{".", "/"} {}
+FakeFileIo::FakeFileIo() : dirs_{".", "/"}, durable_dirs_{".", "/"} {}
 
 void FakeFileIo::inject(Fault fault, int times, std::string path_contains) {
   faults_.push_back(ArmedFault{fault, times, std::move(path_contains)});
@@ -138,6 +138,8 @@ Result<void> FakeFileIo::sync_dir(const std::string& raw_path) {
   std::string dir = normalize(raw_path);
   if (!dirs_.count(dir)) return io_error(ENOENT, "sync_dir", dir);
   counters_.sync_dirs++;
+  for (const std::string& sub : dirs_)
+    if (sub != dir && parent_of(sub) == dir) durable_dirs_.insert(sub);
   for (auto it = durable_names_.begin(); it != durable_names_.end();) {
     if (parent_of(it->first) == dir && !names_.count(it->first)) {
       it = durable_names_.erase(it);
@@ -229,10 +231,23 @@ size_t FakeFileIo::run_pending() {
   return ran;
 }
 
+// What a power cut leaves of the names: directories whose own name, and every one above
+// it, was synced into its parent; files whose name was, inside such a directory.
+void FakeFileIo::keep_durable_names() {
+  std::set<std::string> kept{".", "/"};
+  // Sorted: a directory comes after the one it is in.
+  for (const std::string& dir : durable_dirs_)
+    if (kept.count(parent_of(dir))) kept.insert(dir);
+  dirs_ = durable_dirs_ = kept;
+  std::erase_if(durable_names_,
+                [&](const auto& entry) { return !kept.count(parent_of(entry.first)); });
+  names_ = durable_names_;
+}
+
 void FakeFileIo::crash() {
   queue_.clear();
   fds_.clear();
-  names_ = durable_names_;
+  keep_durable_names();
   for (auto& [path, file] : names_) file->data = file->durable;
 }
 
@@ -247,7 +262,7 @@ void FakeFileIo::crash_torn(uint64_t seed) {
   };
   queue_.clear();
   fds_.clear();
-  names_ = durable_names_;
+  keep_durable_names();
   for (auto& [path, file] : names_) {
     const std::string& durable = file->durable;
     std::string& data = file->data;
@@ -286,6 +301,16 @@ void FakeFileIo::put_file(const std::string& raw_path, std::string data) {
   file->durable = std::move(data);
   names_[path] = file;
   durable_names_[path] = file;
+}
+
+void FakeFileIo::put_directories(const std::string& raw_path) {
+  const std::string path = normalize(raw_path);
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    const std::string dir = path.substr(0, slash);
+    dirs_.insert(dir);
+    durable_dirs_.insert(dir);
+    if (slash == std::string::npos) return;
+  }
 }
 
 void FakeFileIo::flip_bit(const std::string& raw_path, uint64_t offset, int bit) {

@@ -3,9 +3,9 @@
 // Crash model: every file has a current content and a durable content. A completed
 // datasync (or sync) makes the durable content equal to the current one; crash() throws
 // the current content away and keeps only the durable one, as after kill -9 followed by
-// a power cut. Names follow the same rule: creating, renaming or unlinking a file is
-// durable only after sync_dir of its directory. Directories themselves are durable at
-// once (the spool creates them once, at start-up).
+// a power cut. Names follow the same rule: creating, renaming or unlinking a file, and
+// creating a directory, is durable only after sync_dir of the directory it is in (and a
+// name survives only where every directory above it does).
 //
 // Asynchronous writes and datasyncs are queued; run_one() / run_pending() perform them
 // in submission order and run their callbacks, so a test decides exactly when each
@@ -93,6 +93,8 @@ class FakeFileIo final : public FileIo {
   std::string contents(const std::string& path) const;
   std::string durable_contents(const std::string& path) const;
   void put_file(const std::string& path, std::string data);
+  // Every directory on an absolute `path`, durable, as if it had been there before.
+  void put_directories(const std::string& path);
   void flip_bit(const std::string& path, uint64_t offset, int bit = 0);
   void remove_file(const std::string& path);
   const Counters& counters() const { return counters_; }
@@ -123,12 +125,14 @@ class FakeFileIo final : public FileIo {
   };
 
   bool take_fault(Fault fault, const std::string& path);
+  void keep_durable_names();
   Descriptor* descriptor(int fd);
   int perform(const Op& op);
 
   std::map<std::string, std::shared_ptr<File>> names_;
   std::map<std::string, std::shared_ptr<File>> durable_names_;
   std::set<std::string> dirs_;
+  std::set<std::string> durable_dirs_;
   std::map<int, Descriptor> fds_;
   int next_fd_ = 3;
   std::deque<Op> queue_;

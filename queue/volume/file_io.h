@@ -37,8 +37,8 @@ class FileIo {
   virtual Result<size_t> read(int fd, uint64_t offset, void* buf, size_t len) = 0;
   virtual Result<void> truncate(int fd, uint64_t len) = 0;
   virtual Result<void> sync(int fd) = 0;  // fdatasync, synchronously
-  // Exists already is fine; a directory it creates has its name made durable (its parent
-  // synced), since what is later acknowledged inside it depends on that name.
+  // Exists already is fine. Like a file's, the new name is durable only after sync_dir of
+  // its parent.
   virtual Result<void> mkdir(const std::string& path) = 0;
   virtual Result<void> sync_dir(const std::string& path) = 0;
   virtual Result<void> rename(const std::string& from, const std::string& to) = 0;

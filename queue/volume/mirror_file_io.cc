@@ -460,13 +460,16 @@ Result<void> MirroredFileIo::sync(int fd) {
   });
 }
 
-Result<void> MirroredFileIo::mkdir(const std::string& path) {
-  // The logical root and the directories above it stand for the members' roots, which
-  // the set made when it opened.
+// The directories above the logical root stand for those above the members' roots, which
+// the set made (with their names made durable) when it opened.
+bool MirroredFileIo::above_root(const std::string& path) const {
   const std::string& root = set_->logical_root();
-  if (root.compare(0, path.size(), path) == 0 &&
-      (path.size() == root.size() || root[path.size()] == '/' || path == "/"))
-    return {};
+  return path.size() < root.size() && root.compare(0, path.size(), path) == 0 &&
+         (root[path.size()] == '/' || path == "/");
+}
+
+Result<void> MirroredFileIo::mkdir(const std::string& path) {
+  if (path == set_->logical_root() || above_root(path)) return {};
   return on_all("mkdir " + path, [&](size_t m) -> Result<MemberCalls::Call> {
     auto p = member_path(m, path);
     if (!p) return p.error();
@@ -475,6 +478,7 @@ Result<void> MirroredFileIo::mkdir(const std::string& path) {
 }
 
 Result<void> MirroredFileIo::sync_dir(const std::string& path) {
+  if (above_root(path)) return {};
   return on_all("sync of " + path, [&](size_t m) -> Result<MemberCalls::Call> {
     auto p = member_path(m, path);
     if (!p) return p.error();

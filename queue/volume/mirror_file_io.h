@@ -92,6 +92,7 @@ class MirroredFileIo final : public FileIo {
   struct AsyncOp;
 
   Result<std::string> member_path(size_t member, const std::string& path) const;
+  bool above_root(const std::string& path) const;
   Handle* handle(int fd);
   // Takes member `m` out for `error` on `what` when the error is the device's.
   bool device_failure(size_t m, int error, const std::string& what);

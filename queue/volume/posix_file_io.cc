@@ -1,4 +1,5 @@
 #include "queue/volume/posix_file_io.h"
+#include "queue/volume/small_file.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -79,25 +80,13 @@ Result<void> SyscallFileIo::sync(int fd) {
   return {};
 }
 
-// A directory that later acknowledgements depend on (a shard's) must keep its name after a
-// power cut: its parent is synced when it is created.
 Result<void> SyscallFileIo::mkdir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0750) != 0) {
-    if (errno == EEXIST) return {};
-    return errno_error("mkdir", path);
-  }
-  const size_t cut = path.find_last_of('/');
-  return sync_dir(cut == std::string::npos ? "." : (cut == 0 ? "/" : path.substr(0, cut)));
+  if (::mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) return errno_error("mkdir", path);
+  return {};
 }
 
 Result<void> SyscallFileIo::sync_dir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_error("open directory", path);
-  int rc = ::fsync(fd);
-  Result<void> result;
-  if (rc != 0) result = errno_error("fsync directory", path);
-  ::close(fd);
-  return result;
+  return sync_directory(path);
 }
 
 Result<void> SyscallFileIo::rename(const std::string& from, const std::string& to) {

@@ -32,10 +32,8 @@ Result<std::string> read_small_file(const std::string& path) {
   return out;
 }
 
-namespace {
-
-Result<void> fsync_directory(const std::string& dir) {
-  int fd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+Result<void> sync_directory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return make_error(errno, "open directory " + dir + ": " + std::strerror(errno));
   Result<void> result;
   if (::fsync(fd) != 0)
@@ -44,20 +42,17 @@ Result<void> fsync_directory(const std::string& dir) {
   return result;
 }
 
-}  // namespace
-
 Result<void> create_directories_durably(const std::string& path) {
+  std::string parent = path.starts_with('/') ? "/" : ".";
   for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     const std::string dir = path.substr(0, slash);  // the whole path once slash is npos
     if (!dir.empty() && dir.back() != '/') {
       if (::mkdir(dir.c_str(), 0750) == 0) {
-        const size_t cut = dir.find_last_of('/');
-        const std::string parent =
-            cut == std::string::npos ? "." : (cut == 0 ? "/" : dir.substr(0, cut));
-        if (auto r = fsync_directory(parent); !r) return r;
+        if (auto r = sync_directory(parent); !r) return r;
       } else if (errno != EEXIST) {
         return make_error(errno, "mkdir " + dir + ": " + std::strerror(errno));
       }
+      parent = dir;
     }
     if (slash == std::string::npos) return {};
   }
@@ -90,13 +85,7 @@ Result<void> write_file_durably(const std::string& path, const std::string& text
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(path);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail(dir);
-  int rc = ::fsync(dfd);
-  int e = errno;
-  ::close(dfd);
-  if (rc != 0) return make_error(e, dir + ": " + std::strerror(e));
-  return {};
+  return sync_directory(dir.empty() ? "." : dir);
 }
 
 void Pacer::spent(uint64_t bytes) {

@@ -17,6 +17,9 @@ Result<std::string> read_small_file(const std::string& path);
 // one, never part of either, also after a crash.
 Result<void> write_file_durably(const std::string& path, const std::string& text);
 
+// fsync of a directory: the names created, renamed or removed in it become durable.
+Result<void> sync_directory(const std::string& dir);
+
 // mkdir -p whose result survives a power cut: each directory it creates has its name made
 // durable (an fsync of its parent) before the next is made inside it. Directories that
 // exist already are left as they are.

@@ -13,6 +13,7 @@ struct Fixture {
   int fd = -1;
   Fixture() {
     EXPECT_TRUE(io.mkdir("/d").ok());
+    EXPECT_TRUE(io.sync_dir("/").ok());
     auto opened = io.open("/d/f", O_RDWR | O_CREAT, 0600);
     EXPECT_TRUE(opened.ok());
     fd = *opened;
@@ -47,6 +48,7 @@ TEST(FakeFileIo, CrashKeepsOnlyWhatWasSynced) {
 TEST(FakeFileIo, NamesNeedSyncDir) {
   FakeFileIo io;
   ASSERT_TRUE(io.mkdir("/d").ok());
+  ASSERT_TRUE(io.sync_dir("/").ok());
   auto a = io.open("/d/a", O_RDWR | O_CREAT, 0600);
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(io.sync(*a).ok());
@@ -60,6 +62,32 @@ TEST(FakeFileIo, NamesNeedSyncDir) {
   io.crash();
   EXPECT_TRUE(io.exists("/d/b"));
   EXPECT_FALSE(io.exists("/d/c"));
+}
+
+// A new directory, like a new file, is durable only once its parent is synced; a file whose
+// name was synced into a directory that was not is lost with it.
+TEST(FakeFileIo, DirectoriesNeedSyncDirOfTheirParent) {
+  FakeFileIo io;
+  ASSERT_TRUE(io.mkdir("/a").ok());
+  ASSERT_TRUE(io.mkdir("/a/b").ok());
+  ASSERT_TRUE(io.sync_dir("/a").ok());  // b's name is in a, but a's is not in /
+  auto f = io.open("/a/b/f", O_RDWR | O_CREAT, 0600);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(io.sync(*f).ok());
+  ASSERT_TRUE(io.sync_dir("/a/b").ok());
+  io.crash();
+  EXPECT_FALSE(io.exists("/a/b/f"));
+  EXPECT_FALSE(io.list_dir("/a").ok());
+
+  ASSERT_TRUE(io.mkdir("/a").ok());
+  ASSERT_TRUE(io.mkdir("/a/b").ok());
+  ASSERT_TRUE(io.sync_dir("/").ok());
+  ASSERT_TRUE(io.sync_dir("/a").ok());
+  f = io.open("/a/b/f", O_RDWR | O_CREAT, 0600);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(io.sync_dir("/a/b").ok());
+  io.crash();
+  EXPECT_TRUE(io.exists("/a/b/f"));
 }
 
 TEST(FakeFileIo, PendingCompletionsAreDroppedByCrash) {

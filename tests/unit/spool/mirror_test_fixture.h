@@ -47,16 +47,8 @@ class MirrorTest : public ::testing::Test {
     auto set = VolumeSet::open(dir_ + "/logical", roots, dir_ + "/status");
     ASSERT_TRUE(set.ok()) << set.error().message;
     set_ = *set;
-    // The fake knows no directories but its own: make each member's root in it.
-    for (const std::string& root : roots) {
-      std::string path;
-      for (const auto& part : std::filesystem::path(root)) {
-        if (part == "/") continue;
-        path += '/';
-        path += part.string();
-        ASSERT_TRUE(fake_.mkdir(path).ok()) << path;
-      }
-    }
+    // The fake knows no directories but its own: each member's root is made in it.
+    for (const std::string& root : roots) fake_.put_directories(root);
     io_ = std::make_unique<MirroredFileIo>(
         set_, fake_, [this](std::function<void()> fn) { deferred_.push_back(std::move(fn)); });
   }

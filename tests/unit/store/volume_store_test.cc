@@ -61,14 +61,7 @@ class VolumeStoreTest : public ::testing::Test {
     auto set = volume::VolumeSet::open(dir_ + "/logical", roots_, dir_ + "/status");
     ASSERT_TRUE(set.ok()) << set.error().message;
     set_ = *set;
-    for (const std::string& root : roots_) {
-      std::string path;
-      for (const auto& part : fs::path(root)) {
-        if (part == "/") continue;
-        path += "/" + part.string();
-        ASSERT_TRUE(fake_.mkdir(path).ok()) << path;
-      }
-    }
+    for (const std::string& root : roots_) fake_.put_directories(root);
     files_ = std::make_unique<volume::MirroredFileIo>(
         set_, fake_, [](std::function<void()>) { FAIL() << "no asynchronous calls here"; });
   }
