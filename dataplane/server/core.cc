@@ -66,7 +66,6 @@ struct Core::State {
       if (!recovered) return recovered.error();
       log::info("server", "core {} keeps spool shard {} (left by a larger core count): {} messages",
                 index, *shard, recovered->messages);
-      kept->seal_active();
       inherited.push_back(std::move(kept));
     }
     return {};

@@ -2,8 +2,7 @@
 
 #include <fmt/core.h>
 
-#include <optional>
-#include <vector>
+#include <algorithm>
 
 #include "common/crc32c.h"
 #include "queue/spool/block_reader.h"
@@ -33,10 +32,22 @@ Result<RecordView> read_record(BlockReader& reader, uint64_t offset, uint32_t se
   return record;
 }
 
-}  // namespace
+// Where a message's records end: after its END record.
+uint64_t message_end(const StoredMessage& m) {
+  return m.end_offset + record_size(encode_end(EndInfo{}).size());
+}
 
-Result<Envelope> read_envelope(volume::FileIo& io, int fd, uint64_t nonce,
-                               const StoredMessage& message) {
+// Makes every other copy equal to copy `good` over [begin, end) (copy_between writes only
+// where a copy differs). Highest copy first: a mend that fails takes its member out and
+// renumbers the copies after it, so the mending stops there.
+void mend_from(volume::FileIo& io, int fd, size_t good, uint64_t begin, uint64_t end) {
+  for (size_t c = io.copies(fd); c-- > 0;)
+    if (c != good && !copy_between(io, fd, good, c, begin, end)) return;
+}
+
+// The ENVELOPE record; `record_bytes` receives its size on disk.
+Result<Envelope> read_envelope_once(volume::FileIo& io, int fd, uint64_t nonce,
+                                    const StoredMessage& message, uint64_t* record_bytes) {
   auto size = io.size(fd);
   if (!size) return size.error();
   BlockReader reader(io, fd, *size);
@@ -47,11 +58,16 @@ Result<Envelope> read_envelope(volume::FileIo& io, int fd, uint64_t nonce,
   }
   auto envelope = decode_envelope(record->payload);
   if (!envelope) return damaged(message, message.first_offset, envelope.error().message);
+  *record_bytes = record->size;
   return envelope;
 }
 
-Result<void> read_content(volume::FileIo& io, int fd, uint64_t nonce, const StoredMessage& message,
-                          const ContentSink& sink) {
+// Streams the content past its first `*delivered` bytes (which the sink has already had)
+// and counts what it hands on in `*delivered`; `*sink_failed` tells the sink's error from
+// the data's.
+Result<void> read_content_once(volume::FileIo& io, int fd, uint64_t nonce,
+                               const StoredMessage& message, const ContentSink& sink,
+                               uint64_t* delivered, bool* sink_failed) {
   auto size = io.size(fd);
   if (!size) return size.error();
   BlockReader reader(io, fd, *size);
@@ -69,10 +85,19 @@ Result<void> read_content(volume::FileIo& io, int fd, uint64_t nonce, const Stor
       return damaged(message, pos, "no ENVELOPE record");
     }
     if (h.key == message.key && h.type == RecordType::chunk) {
-      crc = crc32c_combine(crc, h.payload_crc, record->payload.size());
-      length += record->payload.size();
+      const std::string_view piece = record->payload;
+      crc = crc32c_combine(crc, h.payload_crc, piece.size());
+      const uint64_t at = length;
+      length += piece.size();
       chunks++;
-      if (auto ok = sink(record->payload); !ok) return ok;
+      if (length > *delivered) {
+        auto ok = sink(piece.substr(static_cast<size_t>(*delivered - std::min(*delivered, at))));
+        *delivered = length;
+        if (!ok) {
+          *sink_failed = true;
+          return ok;
+        }
+      }
     } else if (h.key == message.key && h.type == RecordType::end) {
       auto end = decode_end(record->payload);
       if (!end || pos != message.end_offset) return damaged(message, pos, "bad END record");
@@ -87,79 +112,41 @@ Result<void> read_content(volume::FileIo& io, int fd, uint64_t nonce, const Stor
   return damaged(message, message.end_offset, "END record not found");
 }
 
-namespace {
-
-// Where a message's records end: after its END record.
-uint64_t message_end(const StoredMessage& m) {
-  return m.end_offset + record_size(encode_end(EndInfo{}).size());
-}
-
-// Mends each copy in `bad` from copy `good` over the message's records. Highest copy first:
-// a mend that fails takes its member out, which renumbers the copies after it, so the
-// mending stops there.
-void mend_message(volume::FileIo& io, int fd, const StoredMessage& m, size_t good,
-                  std::vector<size_t> bad) {
-  for (auto it = bad.rbegin(); it != bad.rend(); ++it)
-    if (!copy_between(io, fd, good, *it, m.first_offset, message_end(m))) break;
-}
-
 }  // namespace
 
-Result<Envelope> read_envelope_from_copies(volume::FileIo& io, int fd, uint64_t nonce,
-                                           const StoredMessage& message) {
-  std::optional<Result<Envelope>> served;
-  std::optional<size_t> good;
-  std::vector<size_t> bad;
-  Result<Envelope> last = damaged(message, message.first_offset, "no copy to read");
+Result<Envelope> read_envelope(volume::FileIo& io, int fd, uint64_t nonce,
+                               const StoredMessage& message) {
+  uint64_t bytes = 0;
+  auto envelope = read_envelope_once(io, fd, nonce, message, &bytes);
+  if (envelope || envelope.error().code != EBADMSG || io.copies(fd) < 2) return envelope;
   for (size_t c = 0; c < io.copies(fd); c++) {
     CopyView view(io, c);
-    // The whole message is checked, not only its ENVELOPE: the mend covers all of it.
-    auto whole =
-        read_content(view, fd, nonce, message, [](std::string_view) { return Result<void>(); });
-    if (!whole && whole.error().code != EBADMSG) return whole.error();
-    if (!whole) {
-      bad.push_back(c);
-      last = whole.error();
-      continue;
-    }
-    if (!good) {
-      good = c;
-      served = read_envelope(view, fd, nonce, message);
-    }
+    auto good = read_envelope_once(view, fd, nonce, message, &bytes);
+    if (!good) continue;
+    mend_from(io, fd, c, message.first_offset, message.first_offset + bytes);
+    return good;
   }
-  if (!good) return last;
-  mend_message(io, fd, message, *good, std::move(bad));
-  return std::move(*served);
+  return envelope;
 }
 
-Result<void> read_content_from_copies(volume::FileIo& io, int fd, uint64_t nonce,
-                                      const StoredMessage& message, const ContentSink& sink,
-                                      uint64_t delivered) {
-  std::optional<size_t> good;
-  std::vector<size_t> bad;
-  Result<void> last = damaged(message, message.first_offset, "no copy to read");
+Result<void> read_content(volume::FileIo& io, int fd, uint64_t nonce, const StoredMessage& message,
+                          const ContentSink& sink) {
+  uint64_t delivered = 0;
+  bool sink_failed = false;
+  auto ok = read_content_once(io, fd, nonce, message, sink, &delivered, &sink_failed);
+  if (ok || sink_failed || ok.error().code != EBADMSG || io.copies(fd) < 2) return ok;
+  // Each piece the sink had was verified, so it is the same on every good copy: the read
+  // goes on from there.
   for (size_t c = 0; c < io.copies(fd); c++) {
     CopyView view(io, c);
-    uint64_t seen = 0;
-    auto r = read_content(view, fd, nonce, message, [&](std::string_view piece) -> Result<void> {
-      const uint64_t at = seen;
-      seen += piece.size();
-      if (good || seen <= delivered) return {};  // checked only, or sent already
-      auto ok = sink(piece.substr(static_cast<size_t>(delivered > at ? delivered - at : 0)));
-      delivered = seen;
-      return ok;
-    });
-    if (!r && r.error().code != EBADMSG) return r;  // the sink's error, or the disk's
-    if (!r) {
-      bad.push_back(c);
-      last = r;
-    } else if (!good) {
-      good = c;
+    auto r = read_content_once(view, fd, nonce, message, sink, &delivered, &sink_failed);
+    if (r) {
+      mend_from(io, fd, c, message.first_offset, message_end(message));
+      return r;
     }
+    if (sink_failed || r.error().code != EBADMSG) return r;
   }
-  if (!good) return last;
-  mend_message(io, fd, message, *good, std::move(bad));
-  return {};
+  return ok;
 }
 
 }  // namespace postcore::spool

@@ -1,6 +1,9 @@
 // Reading one committed message back from its segment file. Every record is verified
 // before any of its bytes are handed out, and the content as a whole is checked against
-// the END record, so damaged data is reported, never served.
+// the END record, so damaged data is reported, never served. On mirrored storage a read
+// that fails its checks goes on from another copy (the pieces already handed out were
+// verified, so they are the same there), and the copies that differ from the one that
+// served it are mended from it.
 #pragma once
 
 #include <functional>
@@ -24,16 +27,5 @@ Result<Envelope> read_envelope(volume::FileIo& io, int fd, uint64_t nonce,
 // piece of it verified); callers discard it.
 Result<void> read_content(volume::FileIo& io, int fd, uint64_t nonce, const StoredMessage& message,
                           const ContentSink& sink);
-
-// On mirrored storage, for a read above that failed its checks (EBADMSG): the message is
-// read from each copy in turn; the first copy on which it verifies serves it, and every copy
-// on which it does not is mended from that one (a damaged record is never served, and
-// repaired where a good copy exists). `delivered` content bytes reached `sink` before the
-// failure (each verified, so the same on every good copy): they are not sent again.
-Result<Envelope> read_envelope_from_copies(volume::FileIo& io, int fd, uint64_t nonce,
-                                           const StoredMessage& message);
-Result<void> read_content_from_copies(volume::FileIo& io, int fd, uint64_t nonce,
-                                      const StoredMessage& message, const ContentSink& sink,
-                                      uint64_t delivered);
 
 }  // namespace postcore::spool

@@ -170,10 +170,13 @@ Result<ScanResult> scan_segment(volume::FileIo& io, int fd, const RecordVisitor&
 Result<uint64_t> verified_run(volume::FileIo& io, int fd, uint64_t offset, uint64_t nonce) {
   auto size = io.size(fd);
   if (!size) return size.error();
+  // Only the SEGMENT record sits at 0, under another seed: a run of the nonce's records
+  // starts after it.
+  if (offset == 0) return offset;
   BlockReader reader(io, fd, *size);
   const uint32_t seed = header_seed(nonce);
   uint64_t pos = offset;
-  while (pos < *size && pos > 0) {
+  while (pos < *size) {
     auto attempt = try_record(reader, pos, seed);
     if (!attempt) return attempt.error();
     if (!attempt->record || attempt->record->header.type == RecordType::segment) break;

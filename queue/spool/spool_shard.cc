@@ -353,10 +353,6 @@ Result<Envelope> SpoolShard::read_envelope(std::string_view queue_id) const {
     return make_error(ENOENT, "no message " + std::string(queue_id) + " in the spool");
   }
   auto envelope = spool::read_envelope(io_, s->fd, s->nonce, entry->message);
-  if (!envelope && envelope.error().code == EBADMSG && io_.copies(s->fd) > 1) {
-    log::error("spool", "{}: {}; reading the other copies", s->path, envelope.error().message);
-    envelope = read_envelope_from_copies(io_, s->fd, s->nonce, entry->message);
-  }
   if (!envelope) log::error("spool", "{}: {}", s->path, envelope.error().message);
   return envelope;
 }
@@ -367,19 +363,7 @@ Result<void> SpoolShard::read_content(std::string_view queue_id, const ContentSi
   if (!entry || entry->state == EntryState::absent) {
     return make_error(ENOENT, "no message " + std::string(queue_id) + " in the spool");
   }
-  uint64_t delivered = 0;
-  bool sink_failed = false;
-  auto ok = spool::read_content(io_, s->fd, s->nonce, entry->message,
-                                [&](std::string_view piece) -> Result<void> {
-                                  auto r = sink(piece);
-                                  if (!r) sink_failed = true;
-                                  delivered += piece.size();
-                                  return r;
-                                });
-  if (!ok && !sink_failed && ok.error().code == EBADMSG && io_.copies(s->fd) > 1) {
-    log::error("spool", "{}: {}; reading the other copies", s->path, ok.error().message);
-    ok = read_content_from_copies(io_, s->fd, s->nonce, entry->message, sink, delivered);
-  }
+  auto ok = spool::read_content(io_, s->fd, s->nonce, entry->message, sink);
   if (!ok && ok.error().code == EBADMSG) {
     log::error("spool", "{}: {}", s->path, ok.error().message);
   }

@@ -169,8 +169,10 @@ class Recovery(unittest.TestCase):
         acked = dict(first)
         acked.update(second)
         self.check(acked, 'disk2 restored from a snapshot')
+        # disk2 lacks the segment written after the snapshot: opened there, it is not found,
+        # and disk2 is taken out rather than trusted.
         status = {os.path.basename(m['root']): m['state'] for m in self.volume_status()}
-        self.assertEqual(status['disk1'], 'healthy', status)
+        self.assertEqual(status, {'disk1': 'healthy', 'disk2': 'degraded'}, status)
 
     def test_shards_left_by_a_larger_core_count_are_recovered(self):
         """Two cores write two shards; after a crash the machine comes back with one core.

@@ -15,13 +15,10 @@
 
 #include "common/crc32c.h"
 #include "mirror_test_fixture.h"
-#include "queue/spool/queue_id.h"
-#include "queue/spool/spool_shard.h"
 #include "queue/volume/fake_file_io.h"
 #include "queue/volume/mirror_file_io.h"
 #include "queue/volume/resilver.h"
 #include "queue/volume/volume_set.h"
-#include "spool_test_support.h"
 
 namespace postcore::volume {
 namespace {
@@ -210,43 +207,6 @@ TEST_F(MirrorTest, ABadCopyIsReadPastAndMended) {
 
 // Recovery of a segment that was still being written reads every member's copy: a copy
 // with damaged records is mended from the intact one, and no message is lost.
-TEST_F(MirrorTest, RecoveryReadsPastADamagedCopyAndMendsIt) {
-  const std::string dir = dir_ + "/logical/spool/shard-003";
-  std::vector<std::string> ids, bodies;
-  {
-    spool::SpoolShard shard(*io_, spool::testing::test_options(dir));
-    ASSERT_TRUE(shard.open().ok());
-    for (uint32_t i = 0; i < 20; i++) {
-      std::optional<Result<void>> committed;
-      bodies.push_back(spool::testing::make_body(500 + i * 61, i));
-      ids.push_back(spool::testing::store(
-          shard, spool::testing::make_envelope("s@example.org", {"r@example.net"}), bodies.back(),
-          &committed));
-      spool::testing::settle(shard, fake_);
-      ASSERT_TRUE(committed && committed->ok());
-    }
-  }
-  fake_.crash();  // kill -9: the segment is left unsealed
-  const std::string rel = "spool/shard-003/" + spool::segment_file_name(1);
-  const std::string good = fake_.durable_contents(member(0, rel));
-  ASSERT_EQ(good, fake_.durable_contents(member(1, rel)));
-  for (uint64_t at : {200u, 3000u, 7001u}) fake_.flip_bit(member(1, rel), at, 2);
-  open_set();
-  spool::SpoolShard shard(*io_, spool::testing::test_options(dir));
-  auto report = shard.open();
-  ASSERT_TRUE(report.ok()) << report.error().message;
-  EXPECT_TRUE(report->corruption.empty());
-  EXPECT_EQ(report->messages, 20u);
-  for (size_t i = 0; i < ids.size(); i++) {
-    auto content = spool::testing::content_of(shard, ids[i]);
-    ASSERT_TRUE(content.ok()) << content.error().message;
-    EXPECT_EQ(*content, bodies[i]);
-  }
-  EXPECT_EQ(fake_.durable_contents(member(1, rel)), good);
-  EXPECT_TRUE(set_->healthy(1));
-  EXPECT_GT(set_->status()[1].repaired, 0u);
-}
-
 void write_file(const std::string& path, const std::string& text) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;

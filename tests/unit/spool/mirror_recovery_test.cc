@@ -7,10 +7,17 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mirror_test_fixture.h"
@@ -30,20 +37,25 @@ class MirrorRecoveryTest : public MirrorTest {
   std::string shard_dir() { return dir_ + "/logical/spool/shard-003"; }
   std::string segment() { return "spool/shard-003/" + spool::segment_file_name(1); }
 
+  // Stores one message and waits for its acknowledgement.
+  void store_acknowledged(spool::SpoolShard& shard, std::string body,
+                          const std::string& recipient = "r@example.net") {
+    std::optional<Result<void>> committed;
+    bodies_.push_back(std::move(body));
+    ids_.push_back(
+        spool::testing::store(shard, spool::testing::make_envelope("s@example.org", {recipient}),
+                              bodies_.back(), &committed));
+    spool::testing::settle(shard, fake_);
+    EXPECT_TRUE(committed && committed->ok());
+  }
+
   // Stores kMessages, each acknowledged before the next, then crashes with the segment
   // left unsealed. Returns the durable image both members hold.
   std::string store_and_crash() {
     spool::SpoolShard shard(*io_, spool::testing::test_options(shard_dir()));
     EXPECT_TRUE(shard.open().ok());
-    for (uint32_t i = 0; i < kMessages; i++) {
-      std::optional<Result<void>> committed;
-      bodies_.push_back(spool::testing::make_body(500 + i * 61, i));
-      ids_.push_back(spool::testing::store(
-          shard, spool::testing::make_envelope("s@example.org", {"r@example.net"}), bodies_.back(),
-          &committed));
-      spool::testing::settle(shard, fake_);
-      EXPECT_TRUE(committed && committed->ok());
-    }
+    for (uint32_t i = 0; i < kMessages; i++)
+      store_acknowledged(shard, spool::testing::make_body(500 + i * 61, i));
     fake_.crash();  // kill -9 and a power cut: the segment is left unsealed
     const std::string image = fake_.durable_contents(member(0, segment()));
     EXPECT_EQ(image, fake_.durable_contents(member(1, segment())));
@@ -64,7 +76,8 @@ class MirrorRecoveryTest : public MirrorTest {
     for (size_t i = 0; i < ids_.size(); i++) {
       auto content = spool::testing::content_of(shard, ids_[i]);
       ASSERT_TRUE(content.ok()) << ids_[i] << ": " << content.error().message;
-      EXPECT_EQ(*content, bodies_[i]) << ids_[i];
+      EXPECT_EQ(content->size(), bodies_[i].size()) << ids_[i];
+      EXPECT_TRUE(*content == bodies_[i]) << ids_[i];
     }
     spool::testing::settle(shard, fake_);
     // Both copies hold the same records again (the recovered segment is sealed after them).
@@ -94,6 +107,15 @@ class MirrorRecoveryTest : public MirrorTest {
   std::vector<std::string> ids_, bodies_;
 };
 
+// Bit rot in acknowledged records of one copy: the records are read from the other, and
+// the damaged copy is mended (and the repairs counted on its member).
+TEST_F(MirrorRecoveryTest, BitRotInOneCopyIsReadPastAndMended) {
+  on_each_side([&](size_t rotted, const std::string&) {
+    for (uint64_t at : {200u, 3000u, 7001u}) fake_.flip_bit(member(rotted, segment()), at, 2);
+  });
+  EXPECT_GT(set_->status()[1].repaired, 0u);  // member 1 was the last side damaged
+}
+
 // The case that mirroring exists for: one disk lost its final write. The copy that lacks
 // the last acknowledged group still ends on whole records, and no MARK covers that group.
 TEST_F(MirrorRecoveryTest, ACopyShortOfItsLastWriteIsMendedFromTheLongerOne) {
@@ -122,12 +144,21 @@ TEST_F(MirrorRecoveryTest, RotInOneCopysLastGroupAndALostEndRecordInTheOther) {
 }
 
 // Copies that end at different places after an ordinary crash (each member's unsynced tail
-// is its own) are cut back to the records every copy agrees on, and nothing is lost.
+// is its own) are cut back to the records every copy agrees on, and nothing is lost; also
+// when the copy that is read has no tail and only the other one does.
 TEST_F(MirrorRecoveryTest, UnsyncedTailsOfDifferentLengthsAreCutOnEveryCopy) {
   const std::string image = store_and_crash();
   fake_.put_file(member(0, segment()), image + std::string(700, '\x5a'));
   fake_.put_file(member(1, segment()), image + std::string(90, '\0'));
   expect_everything_back(image);
+
+  TearDown();
+  SetUp();
+  ids_.clear();
+  bodies_.clear();
+  const std::string again = store_and_crash();
+  fake_.put_file(member(1, segment()), again + std::string(700, '\x5a'));
+  expect_everything_back(again);
 }
 
 // SEAL says that the whole file before it is durable: it is never written in the same
@@ -189,6 +220,43 @@ TEST_F(MirrorTest, ADatasyncThatEndsWithNoHealthyMemberFails) {
   EXPECT_EQ(synced, -EIO);
 }
 
+// While the members still in move to the generation that excludes a failing member, it
+// still takes every write (other cores see it healthy): nothing is acknowledged without it
+// before the others' metas exclude it. Member 0's new meta is written through a FIFO,
+// whose open waits for a reader: the test looks while fail() waits there.
+TEST_F(MirrorTest, AFailingMemberTakesWritesUntilTheOthersExcludeIt) {
+  const std::string tmp = roots_[0] + "/volume.meta.tmp";
+  ASSERT_EQ(::mkfifo(tmp.c_str(), 0600), 0);
+  std::atomic<pid_t> tid{0};
+  std::thread failing([&] {
+    tid = ::gettid();
+    set_->fail(1, EIO, "test");
+  });
+  auto in_openat = [&] {
+    std::ifstream in("/proc/self/task/" + std::to_string(tid.load()) + "/syscall");
+    long nr = -1;
+    in >> nr;
+    return nr == SYS_openat;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((tid == 0 || !in_openat()) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!in_openat()) {
+    failing.join();
+    FAIL() << "fail() never wrote member 0's meta";
+  }
+  EXPECT_TRUE(set_->healthy(1));
+  EXPECT_TRUE(set_->writable(1));
+  const int fd = ::open(tmp.c_str(), O_RDONLY);  // lets fail() go on
+  char buf[256];
+  while (fd >= 0 && ::read(fd, buf, sizeof buf) > 0) {
+  }
+  if (fd >= 0) ::close(fd);
+  failing.join();
+  EXPECT_FALSE(set_->healthy(1));
+  EXPECT_FALSE(set_->writable(1));
+}
+
 // At the end of a resilver the healthy members move to the new generation first: when they
 // cannot, the rebuilt member is not left alone at a generation newer than theirs (it would
 // be the only member trusted at the next start).
@@ -209,27 +277,31 @@ TEST_F(MirrorTest, ARebuiltMemberJoinsTheNewGenerationLast) {
 TEST_F(MirrorRecoveryTest, AReadThatFailsItsCheckOnOneCopyIsServedFromAnotherAndMended) {
   spool::SpoolShard shard(*io_, spool::testing::test_options(shard_dir()));
   ASSERT_TRUE(shard.open().ok());
-  for (uint32_t i = 0; i < 4; i++) {
-    std::optional<Result<void>> committed;
-    bodies_.push_back(spool::testing::make_body(3000 + i * 100, i));
-    ids_.push_back(spool::testing::store(
-        shard, spool::testing::make_envelope("s@example.org", {"r" + std::to_string(i) + "@x.net"}),
-        bodies_.back(), &committed));
-    spool::testing::settle(shard, fake_);
-    ASSERT_TRUE(committed && committed->ok());
-  }
+  for (uint32_t i = 0; i < 4; i++)
+    store_acknowledged(shard, spool::testing::make_body(3000 + i * 100, i),
+                       "r" + std::to_string(i) + "@x.net");
+  // Five CHUNK records (4 KiB each in the test options): damage in the fourth comes after
+  // three pieces went to the reader, which must not get them twice.
+  store_acknowledged(shard, spool::testing::make_body(20000, 9));
   const std::string good = fake_.durable_contents(member(0, segment()));
-  // Message 2's content damaged on member 0, message 3's envelope on member 1.
+  // Message 2's content damaged on member 0; message 3's envelope and message 4's fourth
+  // chunk on member 1.
   const size_t body2 = good.find(bodies_[2].substr(0, 64));
   const size_t envelope3 = good.find("r3@x.net");
+  const size_t chunk4 = good.find(bodies_[4].substr(12300, 64));
   ASSERT_NE(body2, std::string::npos);
   ASSERT_NE(envelope3, std::string::npos);
+  ASSERT_NE(chunk4, std::string::npos);
   fake_.flip_bit(member(0, segment()), body2 + 1000, 5);
   fake_.flip_bit(member(1, segment()), envelope3, 2);
+  fake_.flip_bit(member(1, segment()), chunk4 + 10, 3);
   for (int round = 0; round < 3; round++) {  // reads go to the members in turn
-    auto content = spool::testing::content_of(shard, ids_[2]);
-    ASSERT_TRUE(content.ok()) << content.error().message;
-    EXPECT_EQ(*content, bodies_[2]);
+    for (size_t i : {2u, 4u}) {
+      auto content = spool::testing::content_of(shard, ids_[i]);
+      ASSERT_TRUE(content.ok()) << content.error().message;
+      EXPECT_EQ(content->size(), bodies_[i].size()) << ids_[i];
+      EXPECT_TRUE(*content == bodies_[i]) << ids_[i];
+    }
     auto envelope = shard.read_envelope(ids_[3]);
     ASSERT_TRUE(envelope.ok()) << envelope.error().message;
     EXPECT_EQ(envelope->recipients.at(0).address, "r3@x.net");
