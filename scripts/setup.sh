@@ -10,6 +10,7 @@ PACKAGES=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libc-ares-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dpdk-dev libdpdk-dev
+  libfuse3-dev fuse3
   python3 swaks postfix iproute2
 )
 

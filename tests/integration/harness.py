@@ -165,3 +165,20 @@ class Appliance:
     def __exit__(self, *exc):
         self.stop()
         self.tmp.cleanup()
+
+
+def assert_spool_holds(test, app, acked, label):
+    """Every acknowledged message ({queue id: bytes sent}) is in the spool once,
+    byte-identical; prints acked / found / lost / duplicated."""
+    listed = app.spool_list(content=True)
+    seen = {}
+    for m in listed:
+        seen[m['queue_id']] = seen.get(m['queue_id'], 0) + 1
+    contents = {m['queue_id']: m.get('content') or '' for m in listed}
+    lost = [q for q, data in acked.items()
+            if q not in contents or not contents[q].endswith(data.decode())]
+    duplicated = [q for q, n in seen.items() if n > 1]
+    print(f'{label}: acked {len(acked)} / found {len(acked) - len(lost)} / '
+          f'lost {len(lost)} / duplicated {len(duplicated)}', flush=True)
+    test.assertEqual(lost, [], app.read_log()[-6000:])
+    test.assertEqual(duplicated, [])
