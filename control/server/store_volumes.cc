@@ -210,7 +210,7 @@ Result<void> StoreVolumes::rebuild(store::Store& store, size_t i) {
   // healthy members, each page checked (and mended where a copy fails).
   if (auto r = store.checkpoint(); !r) return r;
   (void)volume::create_directories_durably(set_->member_root(i));  // a member rebuilt without it
-  if (auto r = set_->begin_resilver(i); !r) return r;
+  if (auto r = set_->begin_resilver(i); !r) return r.error();
   Result<void> r;
   std::string header(100, '\0');
   if (auto fd = files_->open(store_path_, O_RDONLY, 0); !fd) {

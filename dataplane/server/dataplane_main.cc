@@ -152,7 +152,8 @@ int main(int argc, char** argv) {
     // A directory change is in effect within the 1 s promised to operators: poll at 200 ms.
     const timespec tick{0, 200 * 1000 * 1000};
     server::VolumeMaintenance maintenance(*volumes, profile->data_dir,
-                                          profile->volumes.maintenance_bytes_per_second);
+                                          profile->volumes.maintenance_bytes_per_second,
+                                          profile->volumes.io_timeout);
     int sig = -1;
     for (;;) {
       sig = sigtimedwait(&signals, nullptr, &tick);

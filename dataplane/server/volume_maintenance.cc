@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "queue/spool/copy_check.h"
 #include "queue/spool/spool_scrub.h"
 #include "queue/volume/resilver.h"
 #include "queue/volume/small_file.h"
@@ -38,8 +39,12 @@ bool write_durably(const std::string& path, const std::string& text) {
 }  // namespace
 
 VolumeMaintenance::VolumeMaintenance(std::shared_ptr<volume::VolumeSet> set, std::string data_dir,
-                                     uint64_t bytes_per_second)
-    : set_(std::move(set)), data_dir_(std::move(data_dir)), bytes_per_second_(bytes_per_second) {}
+                                     uint64_t bytes_per_second,
+                                     std::chrono::milliseconds io_timeout)
+    : set_(std::move(set)),
+      data_dir_(std::move(data_dir)),
+      bytes_per_second_(bytes_per_second),
+      io_timeout_(io_timeout) {}
 
 VolumeMaintenance::~VolumeMaintenance() {
   stop_ = true;
@@ -141,6 +146,10 @@ void VolumeMaintenance::resilver(size_t member) {
   log::info("volume", "resilver of {} started", root);
   volume::ResilverOptions options;
   options.skip_dirs = {"control"};  // the control plane rebuilds its store itself
+  options.verify = spool::check_member_file;
+  // Changes in flight are answered or timed out (and their member taken out) by the
+  // cores' once-a-second tick after io_timeout.
+  options.drain_timeout = io_timeout_ + std::chrono::seconds(2);
   options.stop = &stop_;
   options.bytes_per_second = bytes_per_second_;
   options.progress = [&](const std::string& line) {
@@ -151,8 +160,10 @@ void VolumeMaintenance::resilver(size_t member) {
   if (r) {
     state = fmt::format(
         "{}: done at {} (started {}): {} files, {} bytes read, {} written, {} "
-        "removed",
-        root, utc_now(), started, r->files, r->bytes_read, r->bytes_written, r->removed);
+        "removed, {} copied from another member, {} with no good copy",
+        root, utc_now(), started, r->files, r->bytes_read, r->bytes_written, r->removed,
+        r->from_other_copy, r->damaged.size());
+    for (const std::string& problem : r->damaged) log::error("volume", "resilver: {}", problem);
     ::unlink((data_dir_ + "/volume.resilver").c_str());
   } else if (stop_) {
     state = fmt::format("{}: interrupted at {}; it resumes at the next start", root, utc_now());

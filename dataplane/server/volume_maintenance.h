@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,7 +23,7 @@ namespace postcore::server {
 class VolumeMaintenance {
  public:
   VolumeMaintenance(std::shared_ptr<volume::VolumeSet> set, std::string data_dir,
-                    uint64_t bytes_per_second);
+                    uint64_t bytes_per_second, std::chrono::milliseconds io_timeout);
   ~VolumeMaintenance();  // stops a job in progress and waits for it
 
   // From the main loop: starts a requested job if none is running.
@@ -36,6 +37,7 @@ class VolumeMaintenance {
   std::shared_ptr<volume::VolumeSet> set_;
   const std::string data_dir_;
   const uint64_t bytes_per_second_;
+  const std::chrono::milliseconds io_timeout_;
   bool resume_checked_ = false;
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_{false};

@@ -13,9 +13,8 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "queue/spool/copy_check.h"
 #include "queue/spool/queue_id.h"
-#include "queue/spool/segment_index.h"
-#include "queue/spool/segment_scan.h"
 #include "queue/volume/posix_file_io.h"
 #include "queue/volume/small_file.h"
 
@@ -40,28 +39,9 @@ bool is_index(const std::string& name) {
 // record by record from the file (still open as `fd`).
 bool verify(const std::string& name, const std::string& bytes, volume::FileIo& io, int fd,
             std::string* problem) {
-  if (is_index(name)) {
-    auto index = decode_index(bytes);
-    if (!index) *problem = index.error().message;
-    return index.ok();
-  }
-  auto scan = scan_segment(io, fd, [](const RecordHeader&, uint64_t, std::string_view) {});
-  if (!scan) {
-    *problem = scan.error().message;
-    return false;
-  }
-  if (!scan->corruption.empty()) {
-    *problem =
-        fmt::format("{} damaged region(s), the first at byte {}: {}", scan->corruption.size(),
-                    scan->corruption[0].offset, scan->corruption[0].what);
-    return false;
-  }
-  if (!scan->sealed || scan->tail_bytes != 0) {
-    *problem =
-        fmt::format("not sealed whole ({} bytes after the last good record)", scan->tail_bytes);
-    return false;
-  }
-  return true;
+  Result<void> r = is_index(name) ? check_index_copy(bytes) : check_segment_copy(io, fd, true);
+  if (!r) *problem = r.error().message;
+  return r.ok();
 }
 
 class Scrubber {

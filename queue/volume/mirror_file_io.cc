@@ -46,6 +46,19 @@ MemberCalls::Call no_value(Body body) {
   };
 }
 
+// A synchronous change, counted in flight for as long as it runs (VolumeSet::changes_begin).
+class ChangeInFlight {
+ public:
+  explicit ChangeInFlight(VolumeSet& set) : set_(set), epoch_(set.changes_begin()) {}
+  ~ChangeInFlight() { set_.changes_end(epoch_); }
+  ChangeInFlight(const ChangeInFlight&) = delete;
+  ChangeInFlight& operator=(const ChangeInFlight&) = delete;
+
+ private:
+  VolumeSet& set_;
+  const uint64_t epoch_;
+};
+
 }  // namespace
 
 struct MirroredFileIo::AsyncOp {
@@ -55,6 +68,7 @@ struct MirroredFileIo::AsyncOp {
   std::bitset<kMaxVolumeMembers> waiting;    // per member: issued, not yet answered
   std::bitset<kMaxVolumeMembers> succeeded;  // per member: answered success while healthy
   std::chrono::steady_clock::time_point issued;
+  uint64_t epoch = 0;                       // counted in flight under it until answered
   const char* verb = "";                    // "write to", for messages
   std::shared_ptr<const std::string> path;  // shared with the handle: no copy per operation
   std::string what() const { return std::string(verb) + " " + *path; }
@@ -159,6 +173,7 @@ size_t MirroredFileIo::next_reader() {
 Result<void> MirroredFileIo::on_all(const std::string& what,
                                     const std::function<Result<MemberCalls::Call>(size_t)>& prepare,
                                     const std::function<void(size_t, int)>& accept) {
+  ChangeInFlight counted(*set_);  // before the members are chosen: see changes_begin
   sync_epoch();
   const size_t n = set_->size();
   std::vector<MemberCalls::Call> calls(n);
@@ -519,8 +534,9 @@ Result<std::vector<std::string>> MirroredFileIo::list_dir(const std::string& pat
 std::shared_ptr<MirroredFileIo::AsyncOp> MirroredFileIo::start_async(Handle* h, IoCallback done,
                                                                      int success,
                                                                      const char* what) {
-  sync_epoch();
   auto op = std::make_shared<AsyncOp>();
+  op->epoch = set_->changes_begin();  // before the members are chosen: see changes_begin
+  sync_epoch();
   op->done = std::move(done);
   op->success = success;
   op->issued = std::chrono::steady_clock::now();
@@ -540,6 +556,7 @@ std::shared_ptr<MirroredFileIo::AsyncOp> MirroredFileIo::start_async(Handle* h, 
     outstanding_.push_back(op);
     return op;
   }
+  set_->changes_end(op->epoch);
   const int error = h ? -EIO : -EBADF;
   defer_([op, error] { op->done(error); });
   return nullptr;
@@ -559,6 +576,7 @@ void MirroredFileIo::answer(const std::shared_ptr<AsyncOp>& op, size_t m, int er
   else if (set_->healthy(m))
     op->succeeded[m] = true;
   if (--op->pending > 0) return;
+  set_->changes_end(op->epoch);
   bool held = false;
   for (size_t k = 0; k < set_->size(); k++) held = held || (op->succeeded[k] && set_->healthy(k));
   op->done(held ? op->success : -EIO);

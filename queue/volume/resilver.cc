@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -67,11 +67,15 @@ class Rebuild {
 
   Result<ResilverReport> run() {
     if (auto r = prune(); !r) return r.error();
-    if (auto r = set_.begin_resilver(member_); !r) return r.error();
-    for (int pass = 1; pass <= 2; pass++) {
-      if (pass == 2) std::this_thread::sleep_for(options_.settle);
-      if (auto r = copy_all(pass); !r) return abandon(r.error());
+    auto joined = set_.begin_resilver(member_);
+    if (!joined) return joined.error();
+    if (!set_.drained_before(*joined, options_.drain_timeout)) {
+      return abandon(
+          make_error(ETIMEDOUT, fmt::format("changes issued before it joined did not land in {} ms",
+                                            options_.drain_timeout.count())));
     }
+    for (int pass = 1; pass <= 2; pass++)
+      if (auto r = copy_all(pass); !r) return abandon(r.error());
     if (auto r = sync_dirs(); !r) return abandon(r.error());
     if (auto r = set_.finish_resilver(member_); !r) return r.error();
     return report_;
@@ -124,11 +128,50 @@ class Rebuild {
     return {};
   }
 
+  // The member to copy `rel` from: the source, unless its copy fails `verify`; then the
+  // first other healthy member whose copy passes. Decided once per file, so the second pass
+  // compares with the same copy.
+  size_t copy_from(const std::string& rel) {
+    if (!options_.verify) return source_;
+    if (auto known = chosen_.find(rel); known != chosen_.end()) return known->second;
+    std::optional<size_t> good;
+    std::string why;
+    std::vector<size_t> order{source_};
+    for (size_t m = 0; m < set_.size(); m++)
+      if (m != source_ && m != member_ && set_.healthy(m)) order.push_back(m);
+    for (size_t m : order) {
+      if (good) break;
+      auto fd = io_.open(set_.member_root(m) + "/" + rel, O_RDONLY, 0);
+      if (!fd) continue;  // not there (reclaimed), or unreadable: another copy may do
+      auto size = io_.size(*fd);
+      Result<void> checked = options_.verify(io_, *fd, rel);
+      (void)io_.close(*fd);
+      if (size) report_.bytes_read += *size, pacer_.spent(*size);
+      if (checked)
+        good = m;
+      else
+        why += fmt::format("; {}: {}", set_.member_root(m), checked.error().message);
+    }
+    if (!good) {
+      report_.damaged.push_back(rel + ": no copy verifies" + why);
+      log::error("volume", "resilver of {}: {}: no copy verifies{}; copied as it is", to_, rel,
+                 why);
+    } else if (*good != source_) {
+      report_.from_other_copy++;
+      log::warning("volume", "resilver of {}: {} fails its checks on {}; copied from {}", to_, rel,
+                   from_, set_.member_root(*good));
+    }
+    return chosen_[rel] = good.value_or(source_);
+  }
+
   // Writes what differs between the set's copy and the member's, then syncs the member's.
   Result<void> copy_file(const std::string& rel) {
-    auto src = io_.open(from_ + "/" + rel, O_RDONLY, 0);
+    const size_t from_member = copy_from(rel);
+    const std::string from = set_.member_root(from_member) + "/" + rel;
+    const std::string to = to_ + "/" + rel;
+    auto src = io_.open(from, O_RDONLY, 0);
     if (!src) return src.error().code == ENOENT ? Result<void>() : src.error();  // reclaimed
-    auto dst = io_.open(to_ + "/" + rel, O_RDWR | O_CREAT, 0640);
+    auto dst = io_.open(to, O_RDWR | O_CREAT, 0640);
     if (!dst) {
       (void)io_.close(*src);
       return dst.error();
@@ -142,7 +185,7 @@ class Rebuild {
       const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, *size - at));
       auto got = io_.read(*src, at, a.data(), want);
       if (!got) {
-        set_.fail(source_, got.error().code, "resilver read of " + rel);
+        set_.fail(from_member, got.error().code, "resilver read of " + rel);
         r = got.error();
         break;
       }
@@ -163,6 +206,10 @@ class Rebuild {
     (void)io_.close(*src);
     (void)io_.close(*dst);
     if (!r) return make_error(r.error().code, rel + ": " + r.error().message);
+    // Deleted on the set meanwhile: its unlink may have reached the member before the copy
+    // made the file there, which must not bring it back on this member alone.
+    std::error_code ec;
+    if (!fs::exists(from, ec) && !ec) (void)io_.unlink(to);
     return {};
   }
 
@@ -179,6 +226,7 @@ class Rebuild {
   std::string from_, to_;
   PosixFileIo io_;
   ResilverReport report_;
+  std::map<std::string, size_t> chosen_;  // copy_from's answers
 };
 
 }  // namespace

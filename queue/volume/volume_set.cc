@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -409,20 +410,48 @@ Result<void> VolumeSet::remove_member(size_t i) {
   return {};
 }
 
-Result<void> VolumeSet::begin_resilver(size_t i) {
+Result<uint64_t> VolumeSet::begin_resilver(size_t i) {
   std::lock_guard lock(mutex_);
   Member& m = members_[i];
   if (m.state == MemberState::healthy || m.state == MemberState::resilvering)
     return make_error(EINVAL, m.root + " is " + std::string(to_string(m.state)));
-  if (auto made = create_directories_durably(m.root); !made) return made;
+  if (auto made = create_directories_durably(m.root); !made) return made.error();
   m.state = MemberState::resilvering;
   m.reason = "being rebuilt from the healthy members";
   m.incarnation.fetch_add(1, std::memory_order_acq_rel);
   m.writable.store(true, std::memory_order_release);
-  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  const uint64_t epoch = epoch_.fetch_add(1, std::memory_order_acq_rel) + 1;
   log::info("volume", "member {}: resilvering", m.root);
   write_status();
-  return {};
+  return epoch;
+}
+
+// The count is raised before the epoch is read again: a change that saw epoch E counts
+// under E before anyone can see E replaced, so drained_before(E + 1) waits for it. One that
+// raced a new epoch counts again under that one (its members are taken from it after this).
+uint64_t VolumeSet::changes_begin() {
+  for (;;) {
+    const uint64_t epoch = epoch_.load();
+    changes_in_flight_[epoch % kChangeCounters].fetch_add(1);
+    if (epoch_.load() == epoch) return epoch;
+    changes_in_flight_[epoch % kChangeCounters].fetch_sub(1);
+  }
+}
+
+void VolumeSet::changes_end(uint64_t epoch) {
+  changes_in_flight_[epoch % kChangeCounters].fetch_sub(1);
+}
+
+bool VolumeSet::drained_before(uint64_t epoch, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    bool drained = true;
+    for (uint64_t back = 1; back < kChangeCounters && back <= epoch && drained; back++)
+      drained = changes_in_flight_[(epoch - back) % kChangeCounters].load() == 0;
+    if (drained) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 Result<void> VolumeSet::finish_resilver(size_t i) {

@@ -12,7 +12,9 @@
 // Threads: every method may be called from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -88,9 +90,22 @@ class VolumeSet {
   // Resilvering: a member that is not healthy starts taking every write (begin) while its
   // files are copied from the healthy ones; finish() raises the generation of the healthy
   // members and this one together and makes it healthy. A member that fails meanwhile is
-  // degraded as usual, which ends the resilver.
-  Result<void> begin_resilver(size_t i);
+  // degraded as usual, which ends the resilver. begin() returns the epoch from which every
+  // change reaches the member (see drained_before).
+  Result<uint64_t> begin_resilver(size_t i);
   Result<void> finish_resilver(size_t i);
+
+  // Changes in flight (writes, datasyncs and the synchronous calls of every MirroredFileIo
+  // over the set), counted by the epoch they were issued under: a change issued before a
+  // member started taking writes went to the others only, and a rebuild that copies from
+  // them must wait until it has landed (drained_before) rather than guess how long it takes.
+  // changes_begin() returns the epoch to hand back to changes_end().
+  uint64_t changes_begin();
+  void changes_end(uint64_t epoch);
+  // Waits, at most `timeout`, until no change issued under an epoch before `epoch` is in
+  // flight. False on the timeout: what is left belongs to a member that stopped answering,
+  // which MirroredFileIo::tick() takes out.
+  bool drained_before(uint64_t epoch, std::chrono::milliseconds timeout) const;
   std::optional<size_t> member_index(const std::string& root) const;
 
   // Membership changes (postcorectl volume add / remove). add_member() puts a new, empty
@@ -159,6 +174,11 @@ class VolumeSet {
   uint64_t generation_ = 0;                        // guarded by mutex_
   std::map<std::string, std::string> activities_;  // guarded by mutex_
   std::atomic<uint64_t> epoch_{0};
+  // changes_begin()'s counts, by epoch modulo their number: drained_before() looks at the
+  // epochs just before the one it is given, which never share a counter with it or with
+  // the epochs that follow, unless that many members came and went during one wait.
+  static constexpr size_t kChangeCounters = 64;
+  std::array<std::atomic<int64_t>, kChangeCounters> changes_in_flight_{};
 };
 
 // Membership changes made at run time (postcorectl volume add / remove) are kept in

@@ -283,6 +283,41 @@ class Mirror(unittest.TestCase):
         self.assertEqual(refused.returncode, 2, refused.stderr)
         self.assertIn('is healthy', refused.stderr)
 
+    def test_resilver_copies_a_damaged_segment_from_a_member_whose_copy_verifies(self):
+        """A latent bad sector in a sealed segment of the member a rebuild reads first is not
+        copied onto the replaced disk: the copy of another member that verifies is."""
+        self.app = Appliance(profile_text=mirror_profile().replace(
+            'members = ["disk1", "disk2"]', 'members = ["disk1", "disk2", "disk3"]').replace(
+            'segment_size = "64M"', 'segment_size = "1M"'))
+        app = self.app.start()
+        ids = send(app, 300, size=8000)  # 2.4 MB: sealed segments of 1 MB
+        self.assertEqual(app.stop(), 0, app.read_log())
+        spool = os.path.join(self.member('disk1'), 'spool')
+        sealed = sorted(os.path.join('spool', shard, n) for shard in os.listdir(spool)
+                        for n in os.listdir(os.path.join(spool, shard))
+                        if n.endswith('.log') and os.path.exists(
+                            os.path.join(spool, shard, n[:-4] + '.idx')))
+        self.assertTrue(sealed)
+        relative = sealed[0]
+        damaged = os.path.join(self.member('disk1'), relative)
+        with open(damaged, 'r+b') as f:
+            f.seek(os.path.getsize(damaged) // 2)
+            byte = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([byte[0] ^ 0x10]))
+        shutil.rmtree(self.member('disk3'))  # a new, empty disk in its slot
+        app.start()
+        self.assertEqual(self.volume_status()['disk3']['state'], 'stale')
+        app.ctl('volume', 'replace', 'disk3')
+        status = self.wait_resilvered()
+        print(f"resilver: {status['resilver']}", flush=True)
+        self.assertIn('1 copied from another member, 0 with no good copy', status['resilver'])
+        with open(os.path.join(self.member('disk2'), relative), 'rb') as f:
+            good = f.read()
+        with open(os.path.join(self.member('disk3'), relative), 'rb') as f:
+            self.assertEqual(f.read(), good)
+        self.assertEqual(sorted(m['queue_id'] for m in app.spool_list()), sorted(ids))
+
     def test_resilver_resumes_after_a_restart(self):
         self.app = Appliance(profile_text=mirror_profile().replace(
             'members = ["disk1", "disk2"]',

@@ -226,7 +226,6 @@ TEST_F(MirrorTest, ResilverRebuildsAMemberAndItJoinsAtANewGeneration) {
   write_file(roots_[1] + "/spool/shard-001/seg-00000002.log", "shorter than it was, and wrong");
   EXPECT_FALSE(volume::resilver(*set_, 0, {}).ok());  // healthy: nothing to do
   volume::ResilverOptions options;
-  options.settle = std::chrono::milliseconds(0);
   std::vector<std::string> progress;
   options.progress = [&](const std::string& line) { progress.push_back(line); };
   auto r = volume::resilver(*set_, 1, options);
@@ -284,7 +283,6 @@ TEST_F(MirrorTest, ResilverLeavesDirectoriesAnotherProcessKeepsAlone) {
   write_file(roots_[1] + "/control/config.db", "longer, and rewritten by its owner meanwhile");
   write_file(roots_[1] + "/control/only-here", "kept");
   volume::ResilverOptions options;
-  options.settle = std::chrono::milliseconds(0);
   options.skip_dirs = {"control"};
   auto r = volume::resilver(*set_, 1, options);
   ASSERT_TRUE(r.ok()) << r.error().message;
