@@ -104,17 +104,28 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
     for (const char* activity : {"scrub", "resilver"})
       if (!reply[activity].get<std::string>().empty())
         out << activity << ": " << reply[activity].get<std::string>() << "\n";
-  } else if (command == "volume.replace" || command == "volume.add") {
-    out << "resilver of " << reply["member"].get<std::string>()
-        << " requested; postcorectl volume status shows its progress\n";
-  } else if (command == "volume.remove") {
-    out << "removal of " << reply["member"].get<std::string>() << " requested\n";
-  } else if (command == "volume.scrub") {
+  } else if (command == "volume.job") {
+    out << "job " << reply["id"].get<uint64_t>() << ": " << reply["verb"].get<std::string>();
+    if (!reply["member"].get<std::string>().empty())
+      out << " " << reply["member"].get<std::string>();
+    out << ": " << reply["state"].get<std::string>();
+    if (!reply["outcome"].get<std::string>().empty())
+      out << ": " << reply["outcome"].get<std::string>();
+    out << "\n";
+  } else if (command == "volume.replace" || command == "volume.add" || command == "volume.remove" ||
+             command == "volume.scrub") {
     if (reply.contains("store"))
       out << "store: " << reply["store"]["pages"].get<uint64_t>() << " pages checked, "
           << reply["store"]["mended"].get<uint64_t>() << " copies mended, "
           << reply["store"]["unreadable"].get<uint64_t>() << " unreadable\n";
-    out << "spool scrub requested; postcorectl volume status shows its progress\n";
+    const std::string what = command == "volume.scrub"
+                                 ? std::string("spool scrub")
+                                 : "resilver of " + reply["member"].get<std::string>();
+    if (reply["state"] == "running")
+      out << what << " started (job " << reply["id"].get<uint64_t>()
+          << "); postcorectl volume status shows its progress\n";
+    else
+      out << reply["outcome"].get<std::string>() << "\n";
   } else if (command == "ip.list") {
     for (const auto& a : reply) {
       out << a["address"].get<std::string>() << "/" << a["prefix"].get<int>() << "\tdev "

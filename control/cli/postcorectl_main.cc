@@ -12,6 +12,7 @@
 #include "control/cli/command_output.h"
 #include "control/cli/import_request.h"
 #include "control/cli/ssh_session.h"
+#include "control/cli/volume_job.h"
 #include "control/migrate/quota.h"
 
 using namespace postcore;
@@ -90,16 +91,26 @@ int main(int argc, char** argv) {
       "replace", "rebuild a member that is not healthy (a new disk) from the healthy ones");
   v_replace->add_option("member", name, "the member directory (as the profile names it)")
       ->required();
+  bool wait_job = false;
+  const char* wait_help = "block until the job has ended, and say how";
+  v_replace->add_flag("--wait", wait_job, wait_help);
   v_replace->callback(set("volume.replace", [&] { req.args = {{"member", name}}; }));
   auto* v_add = volume->add_subcommand("add", "add a member (a directory on another disk)");
   v_add->add_option("member", name, "the directory (relative ones are under the data directory)")
       ->required();
+  v_add->add_flag("--wait", wait_job, wait_help);
   v_add->callback(set("volume.add", [&] { req.args = {{"member", name}}; }));
   auto* v_rm = volume->add_subcommand("remove", "take a member out of the set for good");
   v_rm->add_option("member", name, "the member directory")->required();
   v_rm->callback(set("volume.remove", [&] { req.args = {{"member", name}}; }));
-  volume->add_subcommand("scrub", "check every copy of every sealed spool file and mend bad ones")
-      ->callback(set("volume.scrub"));
+  uint64_t job_id = 0;
+  auto* v_job = volume->add_subcommand("job", "what became of a replace, add, remove or scrub");
+  v_job->add_option("id", job_id, "the job's number, as the request printed it")->required();
+  v_job->callback(set("volume.job", [&] { req.args = {{"id", job_id}}; }));
+  auto* v_scrub = volume->add_subcommand(
+      "scrub", "check every copy of every sealed spool file and mend bad ones");
+  v_scrub->add_flag("--wait", wait_job, wait_help);
+  v_scrub->callback(set("volume.scrub"));
   auto* ip = app.add_subcommand("ip", "IP aliases: service addresses on this machine's interfaces")
                  ->require_subcommand(1);
   std::vector<std::string> ip_words;
@@ -392,6 +403,21 @@ int main(int argc, char** argv) {
     if (reply.error().code == ECONNRESET || reply.error().code == ETIMEDOUT)
       return fail(reply.error().message, 3);
     return fail(reply.error().message, exit_status_of(reply.error()));
+  }
+  if (req.command == "volume.replace" || req.command == "volume.add" ||
+      req.command == "volume.remove" || req.command == "volume.scrub") {
+    // The dataplane runs it: say what happened, not that it was asked for. A removal is
+    // over at once; the others are followed until they start, or with --wait to the end.
+    cli::JobWait wait;
+    wait.until_finished = wait_job || req.command == "volume.remove";
+    auto job = cli::follow_volume_job(*client, *reply, wait);
+    if (!job) return fail(job.error().message, job.error().code == ETIMEDOUT ? 1 : 3);
+    if (reply->contains("store")) (*job)["store"] = (*reply)["store"];
+    *reply = std::move(*job);
+    if ((*reply)["state"] == "failed") {
+      if (as_json) std::cout << reply->dump(2) << "\n";
+      return fail((*reply)["outcome"].get<std::string>(), 1);
+    }
   }
   if (as_json)
     std::cout << reply->dump(2) << "\n";

@@ -38,11 +38,13 @@ ControlCommands::ControlCommands(store::Store& store, std::string snapshot_dir,
     : store_(store),
       snapshot_dir_(std::move(snapshot_dir)),
       data_dir_(std::move(data_dir)),
-      volumes_(volumes) {
+      volumes_(volumes),
+      jobs_(data_dir_) {
   add_domain_commands();
   add_account_commands();
   add_name_commands();
   add_misc_commands();
+  add_volume_commands();
   add_import_commands();
   add_ip_commands();
 }

@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "control/server/peer_access.h"
 #include "control/server/request_args.h"
+#include "control/server/volume_jobs.h"
 #include "control/store/store.h"
 #include "queue/volume/volume_set.h"
 
@@ -27,7 +28,8 @@ class StoreVolumes;
 
 class ControlCommands {
  public:
-  // `data_dir`: where the dataplane reports the volume set's state (volume.status).
+  // `data_dir`: where the dataplane keeps the volume set's state (volume.status) as a file,
+  // read until the dataplane reports it over the admin socket.
   // `volumes`: the set the store lives on, when it does (its state joins volume status,
   // and volume scrub checks the store too).
   ControlCommands(store::Store& store, std::string snapshot_dir, std::string data_dir = {},
@@ -42,6 +44,8 @@ class ControlCommands {
   // missing, moves the misplaced, removes postcore's own that the store no longer has.
   // Every action is tried; the reply lists each, with its error if it failed.
   Result<nlohmann::json> sync_ip_aliases();
+  // The operator's volume jobs and the dataplane's latest report of the set.
+  const VolumeJobs& volume_jobs() const { return jobs_; }
 
  private:
   using Handler = std::function<Result<nlohmann::json>(const store::Actor&, RequestArgs&)>;
@@ -52,8 +56,9 @@ class ControlCommands {
   void add(const std::string& name, bool mutating, Handler handler);
   void add_domain_commands();
   void add_account_commands();
-  void add_name_commands();  // aliases, forwarders, groups
-  void add_misc_commands();  // status, audit, relay networks, volume status
+  void add_name_commands();    // aliases, forwarders, groups
+  void add_misc_commands();    // status, audit, relay networks
+  void add_volume_commands();  // commands_volume.cc
   void add_import_commands();
   void add_ip_commands();  // commands_ip.cc
   Result<netcfg::Rtnetlink*> netlink();
@@ -62,12 +67,12 @@ class ControlCommands {
   Result<void> await_duplicate_detection(const store::IpAlias& alias);
   Result<std::string> lockout_reason(const store::IpAlias& alias, const std::string& ssh_address);
   Result<volume::MemberStatus> find_member(const std::string& name) const;
-  Result<void> request_volume_change(const std::string& file, const std::string& root) const;
 
   store::Store& store_;
   std::string snapshot_dir_;
   std::string data_dir_;
   StoreVolumes* volumes_;
+  VolumeJobs jobs_;
   std::map<std::string, Command> commands_;
   uint64_t published_version_ = 0;
   bool published_ = false;

@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   log::info("control", "admin API on {}", options.socket_path);
-  server.serve(g_stop, [&] { (*volumes)->tick(**store); });
+  server.serve(g_stop, [&] { (*volumes)->tick(**store, commands.volume_jobs()); });
   log::info("control", "stopped");
   return 0;
 }

@@ -145,7 +145,7 @@ Result<std::unique_ptr<StoreVolumes>> StoreVolumes::open(const Profile& profile,
   return volumes;
 }
 
-void StoreVolumes::tick(store::Store& store) {
+void StoreVolumes::tick(store::Store& store, const VolumeJobs& dataplane) {
   while (!deferred_.empty()) {
     auto now = std::move(deferred_);
     deferred_.clear();
@@ -156,16 +156,12 @@ void StoreVolumes::tick(store::Store& store) {
   next_check_ = now + std::chrono::seconds(1);
   set_->check();
   files_->tick(now);
-  follow_dataplane(store);
+  follow_dataplane(store, dataplane);
 }
 
-void StoreVolumes::follow_dataplane(store::Store& store) {
-  std::ifstream in(data_dir_ + "/volume.status");
-  if (!in) return;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto theirs = volume::VolumeSet::parse_status(text.str());
-  if (!theirs) return;  // being rewritten: next time
+void StoreVolumes::follow_dataplane(store::Store& store, const VolumeJobs& dataplane) {
+  auto theirs = dataplane.members();
+  if (!theirs) return;  // no word from the dataplane yet
   // Our members' states by slot, and which of them the dataplane still has.
   std::vector<volume::MemberState> ours(set_->size(), volume::MemberState::absent);
   for (const volume::MemberStatus& s : set_->status()) ours[s.index] = s.state;

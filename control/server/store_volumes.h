@@ -9,7 +9,8 @@
 // another's generation. Its state is kept in DATA/control/volume.status.
 //
 // Both sets follow the operator's commands, which go to the dataplane (volume replace,
-// add, remove): the control plane reads DATA/volume.status every second and
+// add, remove): every second the control plane looks at the dataplane's latest report of
+// the set (VolumeJobs::members: what it sends with each volume.next) and
 //  - takes out a member the dataplane took out (a dying disk is found by whichever
 //    process writes to it first; the other follows within a second),
 //  - brings in a member the dataplane added, and
@@ -29,6 +30,7 @@
 
 #include "common/profile.h"
 #include "common/result.h"
+#include "control/server/volume_jobs.h"
 #include "queue/volume/mirror_file_io.h"
 #include "queue/volume/posix_file_io.h"
 #include "queue/volume/volume_set.h"
@@ -53,8 +55,9 @@ class StoreVolumes {
   volume::VolumeSet& set() { return *set_; }
 
   // From the control plane's loop, between commands: checks the members, follows the
-  // dataplane's view of the set (see above), and rebuilds members for `store`.
-  void tick(store::Store& store);
+  // dataplane's view of the set (see above; `dataplane` is its latest report), and rebuilds
+  // members for `store`.
+  void tick(store::Store& store, const VolumeJobs& dataplane);
 
   // Rebuilds the store's part of member `i` (not healthy) from a healthy member.
   Result<void> rebuild(store::Store& store, size_t i);
@@ -62,7 +65,7 @@ class StoreVolumes {
  private:
   StoreVolumes(std::string data_dir, std::shared_ptr<volume::VolumeSet> set,
                std::chrono::milliseconds timeout);
-  void follow_dataplane(store::Store& store);
+  void follow_dataplane(store::Store& store, const VolumeJobs& dataplane);
 
   const std::string data_dir_;
   const std::string store_path_;

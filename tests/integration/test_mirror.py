@@ -318,6 +318,40 @@ class Mirror(unittest.TestCase):
             self.assertEqual(f.read(), good)
         self.assertEqual(sorted(m['queue_id'] for m in app.spool_list()), sorted(ids))
 
+    def test_volume_jobs_say_what_happened(self):
+        """postcorectl follows what it asked of the dataplane: --wait returns with the
+        outcome, and a request made while the dataplane cannot take it is not lost: it is
+        said to be queued, and runs once the dataplane is back."""
+        app = self.start()
+        send(app, 20)
+        r = app.ctl('volume', 'scrub', '--wait')
+        self.assertRegex(r.stdout, r'scrub done at .*: \d+ files, .* 0 unrepaired')
+        shutil.rmtree(self.member('disk2'))
+        self.wait_state('disk2', 'degraded')
+        job = json.loads(app.ctl('--json', 'volume', 'replace', 'disk2', '--wait').stdout)
+        self.assertEqual(job['state'], 'done', job)
+        self.assertIn(' done at ', job['outcome'])
+        self.assertEqual(self.volume_status()['disk2']['state'], 'healthy')
+        refused = app.ctl('volume', 'replace', 'disk2', check=False)
+        self.assertEqual(refused.returncode, 2, refused.stderr)
+        dataplane = app.dataplane_pid()
+        os.kill(dataplane, signal.SIGSTOP)
+        try:
+            r = app.ctl('volume', 'scrub', check=False)
+        finally:
+            os.kill(dataplane, signal.SIGCONT)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        queued = re.search(r'job (\d+) is queued, but the dataplane has not taken it', r.stderr)
+        self.assertTrue(queued, r.stderr)
+        deadline = time.monotonic() + 30
+        while True:
+            shown = app.ctl('volume', 'job', queued.group(1)).stdout
+            if ': done: scrub done at ' in shown:
+                break
+            self.assertLess(time.monotonic(), deadline, shown)
+            time.sleep(0.1)
+        self.assertTrue(shown.startswith(f'job {queued.group(1)}: scrub: done'), shown)
+
     def test_resilver_resumes_after_a_restart(self):
         self.app = Appliance(profile_text=mirror_profile().replace(
             'members = ["disk1", "disk2"]',
