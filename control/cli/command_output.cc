@@ -124,6 +124,9 @@ void print_text(std::ostream& out, const std::string& command, const json& reply
     if (reply["state"] == "running")
       out << what << " started (job " << reply["id"].get<uint64_t>()
           << "); postcorectl volume status shows its progress\n";
+    else if (reply["state"] == "queued")
+      out << what << " queued (job " << reply["id"].get<uint64_t>() << ") behind job "
+          << reply["behind"].get<uint64_t>() << ", which the dataplane is running\n";
     else
       out << reply["outcome"].get<std::string>() << "\n";
   } else if (command == "ip.list") {

@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   v_add->callback(set("volume.add", [&] { req.args = {{"member", name}}; }));
   auto* v_rm = volume->add_subcommand("remove", "take a member out of the set for good");
   v_rm->add_option("member", name, "the member directory")->required();
+  v_rm->add_flag("--wait", wait_job, wait_help);
   v_rm->callback(set("volume.remove", [&] { req.args = {{"member", name}}; }));
   uint64_t job_id = 0;
   auto* v_job = volume->add_subcommand("job", "what became of a replace, add, remove or scrub");
@@ -407,9 +408,11 @@ int main(int argc, char** argv) {
   if (req.command == "volume.replace" || req.command == "volume.add" ||
       req.command == "volume.remove" || req.command == "volume.scrub") {
     // The dataplane runs it: say what happened, not that it was asked for. A removal is
-    // over at once; the others are followed until they start, or with --wait to the end.
+    // over once the dataplane takes it; the others are followed until they start (or are
+    // queued behind the job it runs), or with --wait to the end.
     cli::JobWait wait;
-    wait.until_finished = wait_job || req.command == "volume.remove";
+    wait.until_finished = wait_job;
+    wait.ends_when_taken = req.command == "volume.remove";
     auto job = cli::follow_volume_job(*client, *reply, wait);
     if (!job) return fail(job.error().message, job.error().code == ETIMEDOUT ? 1 : 3);
     if (reply->contains("store")) (*job)["store"] = (*reply)["store"];

@@ -12,7 +12,11 @@ Result<nlohmann::json> follow_volume_job(api::AdminClient& client, const nlohman
   for (;;) {
     const std::string state = latest["state"].get<std::string>();
     if (state == "done" || state == "failed") return latest;
-    if (state == "running" && !wait.until_finished) return latest;
+    if (state == "running" && !wait.until_finished &&
+        (!wait.ends_when_taken || std::chrono::steady_clock::now() >= taken_by))
+      return latest;
+    // Queued behind a job the dataplane is running: it is alive, and this one comes next.
+    if (state == "queued" && latest.contains("behind") && !wait.until_finished) return latest;
     if (state == "queued" && std::chrono::steady_clock::now() >= taken_by) {
       return make_error(ETIMEDOUT,
                         "job " + std::to_string(latest["id"].get<uint64_t>()) +

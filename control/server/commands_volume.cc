@@ -90,7 +90,8 @@ void ControlCommands::add_volume_commands() {
     if (auto f = a.finish(); !f) return f.error();
     if (member->empty()) return make_error(EINVAL, "a member directory must not be empty");
     const std::string root = (*member)[0] == '/' ? *member : data_dir_ + "/" + *member;
-    if (find_member(*member)) return make_error(EEXIST, root + " is a member already");
+    if (auto found = find_member(root); found && found->root == root)
+      return make_error(EEXIST, root + " is a member already");
     return job_json(jobs_.enqueue("add", root));
   });
   add("volume.remove", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
@@ -104,14 +105,16 @@ void ControlCommands::add_volume_commands() {
   add("volume.scrub", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
     if (auto f = a.finish(); !f) return f.error();
     // The store is small: its copies are checked here and now; the spool's in the background.
-    json reply = job_json(jobs_.enqueue("scrub", ""));
+    json store;
     if (volumes_) {
       auto scrubbed = store_.scrub();
       if (!scrubbed) return scrubbed.error();
-      reply["store"] = {{"pages", scrubbed->pages},
-                        {"mended", scrubbed->mended},
-                        {"unreadable", scrubbed->unreadable}};
+      store = {{"pages", scrubbed->pages},
+               {"mended", scrubbed->mended},
+               {"unreadable", scrubbed->unreadable}};
     }
+    json reply = job_json(jobs_.enqueue("scrub", ""));
+    if (!store.is_null()) reply["store"] = std::move(store);
     return reply;
   });
   add("volume.job", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
@@ -123,20 +126,18 @@ void ControlCommands::add_volume_commands() {
     if (!job) return make_error(ENOENT, "no volume job " + std::to_string(**id));
     return job_json(*job);
   });
-  // The dataplane, every 200 ms: its members' states in, the next job out (none while it
-  // is busy with one). `started` on its first call after a start.
+  // The dataplane, every 200 ms: its members' states and the jobs it runs in, the next job
+  // out (none while it is busy with one).
   add("volume.next", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
     auto status = a.string("status");
     if (!status) return status.error();
     auto busy = a.boolean("busy", false);
     if (!busy) return busy.error();
-    auto started = a.boolean("started", false);
-    if (!started) return started.error();
     auto running = job_ids(a.raw("running"));
     if (!running) return running.error();
     if (auto f = a.finish(); !f) return f.error();
     if (auto r = jobs_.dataplane_status(*status); !r) return r.error();
-    if (*started) jobs_.dataplane_started(*running);
+    jobs_.dataplane_runs(*running);
     if (*busy) return json{{"job", nullptr}};
     auto job = jobs_.take();
     return json{{"job", job ? job_json(*job) : json(nullptr)}};
@@ -144,6 +145,10 @@ void ControlCommands::add_volume_commands() {
   add("volume.report", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
     auto id = a.optional_number("id");
     if (!id) return id.error();
+    auto verb = a.string("verb");
+    if (!verb) return verb.error();
+    auto member = a.string("member");
+    if (!member) return member.error();
     auto state = a.string("state");
     if (!state) return state.error();
     auto outcome = a.string("outcome");
@@ -151,7 +156,7 @@ void ControlCommands::add_volume_commands() {
     if (auto f = a.finish(); !f) return f.error();
     auto parsed = parse_job_state(*state);
     if (!*id || !parsed) return make_error(EINVAL, "volume.report needs an id and a known state");
-    if (auto r = jobs_.report(**id, *parsed, *outcome); !r) return r.error();
+    if (auto r = jobs_.report(**id, *verb, *member, *parsed, *outcome); !r) return r.error();
     return json::object();
   });
 }

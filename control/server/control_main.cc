@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
     log::error("control", "{}", store.error().message);
     return 1;
   }
+  // The store is open and recovered: from now on the set's status file is written by a
+  // thread of its own, never under the set's lock on this one.
+  (*volumes)->set().write_status_in_background();
   control::ControlCommands commands(**store, control_dir, data_dir, volumes->get());
   // The dataplane may have started before any change was made: give it a snapshot now.
   if (auto r = commands.publish_if_changed(); !r) {

@@ -1,6 +1,8 @@
 #include "control/server/volume_jobs.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 
 #include "common/log.h"
 #include "queue/volume/small_file.h"
@@ -11,6 +13,19 @@ namespace {
 constexpr size_t kHistory = 200;  // finished jobs kept for postcorectl to look up
 
 }  // namespace
+
+VolumeJobs::VolumeJobs(std::string data_dir) : data_dir_(std::move(data_dir)) {
+  if (data_dir_.empty()) return;
+  ids_path_ = data_dir_ + "/control/volume.jobs";
+  if (auto text = volume::read_small_file(ids_path_)) {
+    uint64_t last = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), last);
+    if (ec == std::errc() && (end == text->data() + text->size() || *end == '\n'))
+      next_id_ = last + 1;
+    else
+      log::warning("control", "{}: not a job number; volume job ids start again at 1", ids_path_);
+  }
+}
 
 std::string_view to_string(VolumeJob::State state) {
   switch (state) {
@@ -34,11 +49,13 @@ std::optional<VolumeJob::State> parse_job_state(std::string_view text) {
 }
 
 nlohmann::json job_json(const VolumeJob& job) {
-  return {{"id", job.id},
-          {"verb", job.verb},
-          {"member", job.member},
-          {"state", to_string(job.state)},
-          {"outcome", job.outcome}};
+  nlohmann::json out = {{"id", job.id},
+                        {"verb", job.verb},
+                        {"member", job.member},
+                        {"state", to_string(job.state)},
+                        {"outcome", job.outcome}};
+  if (job.behind) out["behind"] = job.behind;
+  return out;
 }
 
 const VolumeJob& VolumeJobs::enqueue(const std::string& verb, const std::string& member) {
@@ -49,7 +66,11 @@ const VolumeJob& VolumeJobs::enqueue(const std::string& verb, const std::string&
   while (jobs_.size() >= kHistory && jobs_.front().state != VolumeJob::State::queued &&
          jobs_.front().state != VolumeJob::State::running)
     jobs_.pop_front();
-  jobs_.push_back(VolumeJob{next_id_++, verb, member, VolumeJob::State::queued, {}});
+  jobs_.push_back(VolumeJob{next_id_++, verb, member, VolumeJob::State::queued, {}, running_});
+  if (!ids_path_.empty()) {
+    if (auto r = volume::write_file_durably(ids_path_, std::to_string(jobs_.back().id) + "\n"); !r)
+      log::warning("control", "cannot keep the last volume job id: {}", r.error().message);
+  }
   log::info("control", "volume job {}: {} {} queued for the dataplane", jobs_.back().id, verb,
             member.empty() ? "the set" : member);
   return jobs_.back();
@@ -68,17 +89,20 @@ std::optional<VolumeJob> VolumeJobs::find(uint64_t id) const {
 }
 
 Result<void> VolumeJobs::dataplane_status(const std::string& status_text) {
-  if (auto parsed = volume::VolumeSet::parse_status(status_text); !parsed) return parsed.error();
+  if (auto parsed = volume::parse_volume_status(status_text); !parsed) return parsed.error();
   status_text_ = status_text;
   return {};
 }
 
-void VolumeJobs::dataplane_started(const std::vector<uint64_t>& running) {
+void VolumeJobs::dataplane_runs(const std::vector<uint64_t>& running) {
+  running_ = running.empty() ? 0 : running.front();
   for (VolumeJob& j : jobs_) {
+    if (j.state == VolumeJob::State::queued) j.behind = running_;
     if (j.state != VolumeJob::State::running) continue;
     if (std::find(running.begin(), running.end(), j.id) != running.end()) continue;
     j.state = VolumeJob::State::failed;
-    j.outcome = "interrupted: the dataplane restarted";
+    j.outcome = "lost: the dataplane is not running it (it restarted, or never received it)";
+    log::warning("control", "volume job {}: {}", j.id, j.outcome);
   }
 }
 
@@ -86,14 +110,21 @@ std::optional<VolumeJob> VolumeJobs::take() {
   for (VolumeJob& j : jobs_) {
     if (j.state != VolumeJob::State::queued) continue;
     j.state = VolumeJob::State::running;
+    j.behind = 0;
+    running_ = j.id;
     return j;
   }
   return std::nullopt;
 }
 
-Result<void> VolumeJobs::report(uint64_t id, VolumeJob::State state, const std::string& outcome) {
+Result<void> VolumeJobs::report(uint64_t id, const std::string& verb, const std::string& member,
+                                VolumeJob::State state, const std::string& outcome) {
   VolumeJob* j = find_mutable(id);
-  if (!j) return make_error(ENOENT, "no volume job " + std::to_string(id));
+  if (!j || j->verb != verb || j->member != member)
+    return make_error(ENOENT, "no volume job " + std::to_string(id) + " " + verb + " " + member);
+  if (j->state != VolumeJob::State::running)
+    return make_error(EINVAL, "volume job " + std::to_string(id) + " is " +
+                                  std::string(to_string(j->state)) + ", not running");
   if (state == VolumeJob::State::queued)
     return make_error(EINVAL, "a job the dataplane took cannot be queued again");
   j->state = state;
@@ -115,7 +146,7 @@ Result<std::vector<volume::MemberStatus>> VolumeJobs::members(
                                     " (the dataplane reports it once it has started)");
     text = std::move(*file);
   }
-  return volume::VolumeSet::parse_status(text, activities);
+  return volume::parse_volume_status(text, activities);
 }
 
 }  // namespace postcore::control

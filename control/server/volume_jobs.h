@@ -3,12 +3,16 @@
 // one, and the dataplane's latest word on its members' states.
 //
 // Both travel over the admin socket, not through files: the dataplane asks for the next job
-// every 200 ms (`volume.next`, carrying its status text), and answers each one it took
-// (`volume.report`). A request is never lost between the processes: it stays queued until
-// taken, and postcorectl can follow it by its id (`volume.job`) to its outcome.
+// every 200 ms (`volume.next`, carrying its status text and the jobs it is running), and
+// answers each one it took (`volume.report`). A request is never lost between the
+// processes: it stays queued until taken, and postcorectl can follow it by its id
+// (`volume.job`) to its outcome. A job the dataplane no longer runs (it restarted, or never
+// received it) fails rather than stay running for ever. Ids go on across restarts of the
+// control plane (the last one is kept in DATA/control/volume.jobs), so a report about an
+// old job never lands on a new one; a report must also name the job's verb and member.
 //
 // Thread: the control plane's admin loop only. Trust: what the dataplane sends is decoded
-// strictly (VolumeSet::parse_status; known states only).
+// strictly (parse_volume_status; known states only).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +34,7 @@ struct VolumeJob {
   std::string member;  // the member's root; empty for a scrub
   State state = State::queued;
   std::string outcome;  // what the dataplane said when it finished (or why it failed)
+  uint64_t behind = 0;  // queued while the dataplane runs this job
 };
 
 std::string_view to_string(VolumeJob::State state);
@@ -40,18 +45,21 @@ class VolumeJobs {
  public:
   // `data_dir`: where the dataplane also keeps its status as a file (DATA/volume.status),
   // read while it has not spoken since this process started.
-  explicit VolumeJobs(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  explicit VolumeJobs(std::string data_dir);
 
   // The same request queued or running already is that job, not a second one.
   const VolumeJob& enqueue(const std::string& verb, const std::string& member);
   std::optional<VolumeJob> find(uint64_t id) const;
 
-  // The dataplane's side. `running`: the jobs it is running now (a resilver it resumed);
-  // when it has just started, every other job marked running was lost with its old self.
+  // The dataplane's side, at each volume.next: its status, and the jobs it is running now
+  // (or has finished without having said so yet); any other job marked running is lost.
   Result<void> dataplane_status(const std::string& status_text);
-  void dataplane_started(const std::vector<uint64_t>& running);
+  void dataplane_runs(const std::vector<uint64_t>& running);
   std::optional<VolumeJob> take();  // the oldest queued job, now running
-  Result<void> report(uint64_t id, VolumeJob::State state, const std::string& outcome);
+  // Only for a running job, and only from the dataplane that runs it: `verb` and `member`
+  // must be the job's.
+  Result<void> report(uint64_t id, const std::string& verb, const std::string& member,
+                      VolumeJob::State state, const std::string& outcome);
 
   // The members as the dataplane last reported them (from the file before it spoke).
   Result<std::vector<volume::MemberStatus>> members(
@@ -61,8 +69,10 @@ class VolumeJobs {
   VolumeJob* find_mutable(uint64_t id);
 
   std::string data_dir_;
+  std::string ids_path_;        // where the last id handed out is kept; empty: nowhere
   std::deque<VolumeJob> jobs_;  // the latest kHistory, oldest first
   uint64_t next_id_ = 1;
+  uint64_t running_ = 0;  // what the dataplane said it runs, last time
   std::optional<std::string> status_text_;
 };
 

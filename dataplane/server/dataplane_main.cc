@@ -146,6 +146,9 @@ int main(int argc, char** argv) {
     }
   }
   if (ok) {
+    // Recovery is over and its findings are in the status file: from now on a thread of its
+    // own keeps the file, and a reactor that finds a failing disk never waits on it.
+    (*volumes)->write_status_in_background();
     for (const auto& l : profile->listeners)
       log::info("dataplane", "{} listening on {} port {} ({} reactor{})", service_name(l.service),
                 l.address, l.bound_port, n, n == 1 ? "" : "s");

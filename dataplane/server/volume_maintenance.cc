@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <ctime>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -28,22 +29,32 @@ std::string utc_now() {
 
 constexpr std::chrono::seconds kControlTimeout{2};
 
-// DATA/volume.resilver: the member being resilvered and the job that asked for it.
+// DATA/volume.resilver: the member being resilvered, then the job that asked for it (its
+// number and verb) when one did. A job that does not read back is forgotten, not guessed:
+// the control plane then fails it as lost, and the resilver still resumes.
 struct Remembered {
   std::string root;
   uint64_t job = 0;
+  std::string verb = "replace";
 };
 
 std::optional<Remembered> read_remembered(const std::string& path) {
   auto text = volume::read_small_file(path);
   if (!text) return std::nullopt;
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < text->size();) {
+    size_t end = text->find('\n', at);
+    if (end == std::string::npos) end = text->size();
+    lines.push_back(text->substr(at, end - at));
+    at = end + 1;
+  }
+  if (lines.empty() || lines[0].empty()) return std::nullopt;
   Remembered r;
-  const size_t newline = text->find('\n');
-  r.root = text->substr(0, newline);
-  if (r.root.empty()) return std::nullopt;
-  if (newline != std::string::npos) {
-    const std::string id = text->substr(newline + 1, text->find('\n', newline + 1) - newline - 1);
-    std::from_chars(id.data(), id.data() + id.size(), r.job);
+  r.root = lines[0];
+  if (lines.size() >= 3 && (lines[2] == "replace" || lines[2] == "add")) {
+    auto [end, ec] = std::from_chars(lines[1].data(), lines[1].data() + lines[1].size(), r.job);
+    if (ec != std::errc() || end != lines[1].data() + lines[1].size()) r.job = 0;
+    r.verb = lines[2];
   }
   return r;
 }
@@ -78,12 +89,12 @@ Result<nlohmann::json> VolumeMaintenance::call(const std::string& command,
 }
 
 void VolumeMaintenance::poll() {
-  if (!announced_ && !running_job_ && !running_) {
+  if (!resume_checked_) {
     // A resilver that a stop interrupted goes on, under the job that asked for it.
-    const std::string remembered_path = data_dir_ + "/volume.resilver";
-    if (auto remembered = read_remembered(remembered_path)) {
+    resume_checked_ = true;
+    if (auto remembered = read_remembered(data_dir_ + "/volume.resilver")) {
       log::info("volume", "resuming the resilver of {}", remembered->root);
-      start_resilver(remembered->job, remembered->root);
+      start_resilver({remembered->job, remembered->verb, remembered->root});
     }
   }
   send_reports();
@@ -100,8 +111,10 @@ void VolumeMaintenance::send_reports() {
       if (reports_.empty()) return;
       report = reports_.front();
     }
-    if (report.job != 0) {
-      auto r = call("volume.report", {{"id", report.job},
+    if (report.job.id != 0) {
+      auto r = call("volume.report", {{"id", report.job.id},
+                                      {"verb", report.job.verb},
+                                      {"member", report.job.member},
                                       {"state", report.outcome.ok ? "done" : "failed"},
                                       {"outcome", report.outcome.text}});
       if (!r && r.error().code != ENOENT && r.error().code != EINVAL) return;  // next time
@@ -111,17 +124,22 @@ void VolumeMaintenance::send_reports() {
   }
 }
 
+// Every call says which jobs are this process's: the one running and any finished one not
+// yet reported (the job thread queues its report before it says it is done), so the
+// control plane can tell a job lost in a restart from one still under way.
 void VolumeMaintenance::take_next() {
   const bool busy = running_;
-  if (!busy) running_job_.reset();
   nlohmann::json running = nlohmann::json::array();
-  if (running_job_) running.push_back(*running_job_);
-  auto reply = call("volume.next", {{"status", set_->status_text()},
-                                    {"busy", busy},
-                                    {"started", !announced_},
-                                    {"running", std::move(running)}});
+  if (busy && running_job_.id) running.push_back(running_job_.id);
+  {
+    std::lock_guard lock(mutex_);
+    for (const Report& r : reports_)
+      if (r.job.id) running.push_back(r.job.id);
+  }
+  auto reply =
+      call("volume.next",
+           {{"status", set_->status_text()}, {"busy", busy}, {"running", std::move(running)}});
   if (!reply) return;  // the control plane is not there: it asks again when it is
-  announced_ = true;
   const nlohmann::json* job =
       reply->is_object() && reply->contains("job") ? &(*reply)["job"] : nullptr;
   if (!job) {
@@ -140,36 +158,36 @@ void VolumeMaintenance::run(const nlohmann::json& job) {
     log::error("volume", "a volume job that does not decode: {}", job.dump());
     return;
   }
-  const uint64_t job_id = id->get<uint64_t>();
-  const std::string root = member->get<std::string>();
-  const std::string what = verb->get<std::string>();
-  log::info("volume", "volume job {}: {} {}", job_id, what, root.empty() ? "the set" : root);
-  if (what == "scrub") {
-    start(job_id, [this] { return scrub(); });
-  } else if (what == "replace") {
-    start_resilver(job_id, root);
-  } else if (what == "remove") {
-    Outcome outcome = remove(root);
+  const Job j{id->get<uint64_t>(), verb->get<std::string>(), member->get<std::string>()};
+  log::info("volume", "volume job {}: {} {}", j.id, j.verb,
+            j.member.empty() ? "the set" : j.member);
+  if (j.verb == "scrub") {
+    start(j, [this] { return scrub(); });
+  } else if (j.verb == "replace") {
+    start_resilver(j);
+  } else if (j.verb == "remove") {
+    Outcome outcome = remove(j.member);
     std::lock_guard lock(mutex_);
-    reports_.push_back({job_id, outcome});
-  } else if (what == "add") {
-    auto added = set_->add_member(root);
-    Result<void> r = added ? volume::record_member_edit(data_dir_ + "/volume.members", "add", root)
-                           : Result<void>(added.error());
+    reports_.push_back({j, outcome});
+  } else if (j.verb == "add") {
+    auto added = set_->add_member(j.member);
+    Result<void> r =
+        added ? volume::record_member_edit(data_dir_ + "/volume.members", "add", j.member)
+              : Result<void>(added.error());
     if (!r) {
-      log::error("volume", "adding {}: {}", root, r.error().message);
+      log::error("volume", "adding {}: {}", j.member, r.error().message);
       std::lock_guard lock(mutex_);
-      reports_.push_back({job_id, {false, "cannot add " + root + ": " + r.error().message}});
+      reports_.push_back({j, {false, "cannot add " + j.member + ": " + r.error().message}});
       return;
     }
-    start_resilver(job_id, root);  // it joins empty and is rebuilt like a replaced disk
+    start_resilver(j);  // it joins empty and is rebuilt like a replaced disk
   } else {
     std::lock_guard lock(mutex_);
-    reports_.push_back({job_id, {false, "unknown volume job " + what}});
+    reports_.push_back({j, {false, "unknown volume job " + j.verb}});
   }
 }
 
-void VolumeMaintenance::start(uint64_t job, std::function<Outcome()> work) {
+void VolumeMaintenance::start(const Job& job, std::function<Outcome()> work) {
   if (thread_.joinable()) thread_.join();
   running_ = true;
   running_job_ = job;
@@ -184,7 +202,8 @@ void VolumeMaintenance::start(uint64_t job, std::function<Outcome()> work) {
   });
 }
 
-void VolumeMaintenance::start_resilver(uint64_t job, const std::string& root) {
+void VolumeMaintenance::start_resilver(const Job& job) {
+  const std::string& root = job.member;
   std::optional<size_t> index = set_->member_index(root);
   const std::string remembered = data_dir_ + "/volume.resilver";
   if (!index || set_->healthy(*index)) {
@@ -195,7 +214,8 @@ void VolumeMaintenance::start_resilver(uint64_t job, const std::string& root) {
     reports_.push_back({job, {false, root + ": " + why}});
     return;
   }
-  if (!volume::write_file_durably(remembered, root + "\n" + std::to_string(job) + "\n"))
+  if (!volume::write_file_durably(remembered,
+                                  root + "\n" + std::to_string(job.id) + "\n" + job.verb + "\n"))
     log::warning("volume", "cannot remember the resilver in {}", remembered);
   start(job, [this, i = *index] { return resilver(i); });
 }
@@ -268,7 +288,9 @@ VolumeMaintenance::Outcome VolumeMaintenance::resilver(size_t member) {
   }
   log::info("volume", "resilver {}", state);
   set_->set_activity("resilver", state);
-  return {r.ok(), "resilver of " + state};
+  // A member rebuilt with files that had no good copy anywhere joined, but the job did not
+  // do all it was asked: it fails, and the files are in the log.
+  return {r.ok() && r->damaged.empty(), "resilver of " + state};
 }
 
 }  // namespace postcore::server

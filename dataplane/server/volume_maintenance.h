@@ -45,8 +45,14 @@ class VolumeMaintenance {
     bool ok = false;
     std::string text;
   };
+  // A job as the control plane handed it out; id 0 for a resilver resumed without one.
+  struct Job {
+    uint64_t id = 0;
+    std::string verb;
+    std::string member;
+  };
   struct Report {
-    uint64_t job = 0;
+    Job job;
     Outcome outcome;
   };
 
@@ -54,8 +60,8 @@ class VolumeMaintenance {
   void send_reports();
   void take_next();
   void run(const nlohmann::json& job);
-  void start(uint64_t job, std::function<Outcome()> work);
-  void start_resilver(uint64_t job, const std::string& root);
+  void start(const Job& job, std::function<Outcome()> work);
+  void start_resilver(const Job& job);
   Outcome remove(const std::string& root);
   Outcome scrub();
   Outcome resilver(size_t member);
@@ -65,8 +71,8 @@ class VolumeMaintenance {
   const uint64_t bytes_per_second_;
   const std::chrono::milliseconds io_timeout_;
   std::optional<api::AdminClient> control_;
-  bool announced_ = false;  // the control plane has heard from this process since it started
-  std::optional<uint64_t> running_job_;
+  bool resume_checked_ = false;
+  Job running_job_;  // the job the thread runs (or ran last)
   std::mutex mutex_;
   std::deque<Report> reports_;  // guarded by mutex_: finished, not yet told
   std::atomic<bool> running_{false};

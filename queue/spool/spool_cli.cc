@@ -294,7 +294,7 @@ std::vector<volume::MemberStatus> listed_members(const std::string& data_dir) {
   if (!in) return {};
   std::stringstream text;
   text << in.rdbuf();
-  auto members = volume::VolumeSet::parse_status(text.str());
+  auto members = volume::parse_volume_status(text.str());
   return members ? std::move(*members) : std::vector<volume::MemberStatus>{};
 }
 

@@ -55,6 +55,11 @@ class FileIo {
   // bytes, tries the other copies and mends the bad ones from the first good one.
   using Check = std::function<bool(const void* data, size_t len)>;
   virtual size_t copies(int /*fd*/) { return 1; }
+
+  // Whether the synchronous calls above may run on another thread than the owner's, even
+  // after this FileIo is gone: true for plain system calls, which hold no state of it.
+  // A mirrored set then runs each member's call on a thread of its own, bounded in time.
+  virtual bool calls_run_on_any_thread() const { return false; }
   // The size of one copy: after a crash each member's unsynced tail is its own.
   virtual Result<uint64_t> copy_size(int fd, size_t /*copy*/) { return size(fd); }
   virtual Result<size_t> read_copy(int fd, size_t /*copy*/, uint64_t offset, void* buf,

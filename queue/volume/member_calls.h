@@ -5,8 +5,9 @@
 // its thread is left to end by itself (the member's next call gets a new one), and the
 // caller degrades the member and goes on with the others.
 //
-// Only for a FileIo whose synchronous calls are plain system calls (SyscallFileIo):
-// those are safe on any thread. Owned by one MirroredFileIo, called from its thread.
+// Only for a FileIo whose synchronous calls are safe on any thread
+// (FileIo::calls_run_on_any_thread: plain system calls). Owned by one MirroredFileIo, called from
+// its thread.
 #pragma once
 
 #include <chrono>
@@ -46,5 +47,15 @@ class MemberCalls {
   void retire(size_t m);
   std::vector<std::shared_ptr<Worker>> workers_;  // index = member, started at first use
 };
+
+// A member call that gives no value (a rename, an fsync …), from a body returning
+// Result<void>.
+template <typename Body>
+MemberCalls::Call call_without_value(Body body) {
+  return [body = std::move(body)]() -> Result<int> {
+    if (Result<void> r = body(); !r) return r.error();
+    return -1;
+  };
+}
 
 }  // namespace postcore::volume

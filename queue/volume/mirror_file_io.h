@@ -127,7 +127,7 @@ class MirroredFileIo final : public FileIo {
 
   std::shared_ptr<VolumeSet> set_;
   FileIo& under_;
-  const bool syscalls_;  // under_ is a SyscallFileIo: member calls may go to threads
+  const bool threaded_;  // under_'s calls may run on the members' threads
   MemberCalls member_calls_;
   Defer defer_;
   std::vector<std::unique_ptr<Handle>> handles_;  // index = fd handed out

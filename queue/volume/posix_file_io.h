@@ -30,6 +30,7 @@ class SyscallFileIo : public FileIo {
   Result<void> unlink(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<void> write_at(int fd, uint64_t offset, const void* data, size_t len) override;
+  bool calls_run_on_any_thread() const override { return true; }
 };
 
 class PosixFileIo final : public SyscallFileIo {

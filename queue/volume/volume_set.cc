@@ -21,17 +21,6 @@
 namespace postcore::volume {
 namespace {
 
-constexpr const char* kMetaName = "volume.meta";
-constexpr std::string_view kMetaMagic = "postcore-volume 1";
-
-// The next line of `text` (without its '\n'), taken off the front.
-std::string_view next_line(std::string_view& text) {
-  size_t end = text.find('\n');
-  std::string_view line = text.substr(0, end);
-  text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-  return line;
-}
-
 Result<std::string> new_set_id() {
   unsigned char bytes[8];
   if (getrandom(bytes, sizeof(bytes), 0) != sizeof(bytes))
@@ -49,128 +38,9 @@ size_t VolumeSet::present_count() const {
   return n;
 }
 
-std::string_view to_string(MemberState state) {
-  switch (state) {
-    case MemberState::healthy:
-      return "healthy";
-    case MemberState::degraded:
-      return "degraded";
-    case MemberState::stale:
-      return "stale";
-    case MemberState::resilvering:
-      return "resilvering";
-    case MemberState::absent:
-      return "absent";
-  }
-  return "?";
-}
-
-Result<VolumeSet::Meta> VolumeSet::parse_meta(std::string_view text) {
-  Meta meta;
-  bool have_set = false, have_member = false, have_generation = false;
-  size_t line_no = 0;
-  while (!text.empty()) {
-    std::string_view line = next_line(text);
-    line_no++;
-    auto bad = [&](const std::string& why) {
-      return make_error(EINVAL, fmt::format("{}:{}: {}", kMetaName, line_no, why));
-    };
-    if (line_no == 1) {
-      if (line != kMetaMagic) return bad("not a postcore volume meta");
-      continue;
-    }
-    if (line.empty()) continue;
-    size_t space = line.find(' ');
-    if (space == std::string_view::npos) return bad("expected \"key value\"");
-    std::string_view key = line.substr(0, space), value = line.substr(space + 1);
-    auto number = [&](uint64_t* out) {
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), *out);
-      return ec == std::errc() && p == value.data() + value.size();
-    };
-    if (key == "set") {
-      if (value.size() != 16 || value.find_first_not_of("0123456789abcdef") != value.npos)
-        return bad("set id must be 16 hex digits");
-      meta.set_id = std::string(value);
-      have_set = true;
-    } else if (key == "member") {
-      uint64_t m = 0;
-      if (!number(&m) || m > 255) return bad("member must be a number up to 255");
-      meta.member = static_cast<uint32_t>(m);
-      have_member = true;
-    } else if (key == "generation") {
-      if (!number(&meta.generation) || meta.generation == 0)
-        return bad("generation must be a positive number");
-      have_generation = true;
-    } else {
-      return bad("unknown key \"" + printable(key) + "\"");
-    }
-  }
-  if (line_no == 0) return make_error(EINVAL, std::string(kMetaName) + ":1: empty");
-  if (!have_set || !have_member || !have_generation)
-    return make_error(EINVAL, std::string(kMetaName) + ": set, member and generation required");
-  return meta;
-}
-
-Result<std::vector<MemberStatus>> VolumeSet::parse_status(
-    std::string_view text, std::map<std::string, std::string>* activities) {
-  std::vector<MemberStatus> out;
-  size_t line_no = 0;
-  while (!text.empty()) {
-    std::string_view line = next_line(text);
-    line_no++;
-    for (const char* name : {"scrub", "resilver"}) {
-      std::string_view prefix(name);
-      if (activities && line.starts_with(prefix) && line.size() > prefix.size() &&
-          line[prefix.size()] == ' ')
-        (*activities)[name] = std::string(line.substr(prefix.size() + 1));
-    }
-    if (!line.starts_with("member ")) continue;
-    // member INDEX STATE GENERATION ERRORS REPAIRED ROOT\tREASON
-    size_t tab = line.find('\t');
-    std::string_view head = line.substr(0, tab);
-    MemberStatus m;
-    if (tab != std::string_view::npos) m.reason = std::string(line.substr(tab + 1));
-    std::vector<std::string_view> fields;
-    for (size_t i = 0; i < 6 && !head.empty(); i++) {
-      size_t space = head.find(' ');
-      fields.push_back(head.substr(0, space));
-      head.remove_prefix(space == std::string_view::npos ? head.size() : space + 1);
-    }
-    if (fields.size() != 6 || head.empty())
-      return make_error(EINVAL, fmt::format("volume.status:{}: malformed member line", line_no));
-    m.root = std::string(head);
-    if (fields[2] == "healthy")
-      m.state = MemberState::healthy;
-    else if (fields[2] == "degraded")
-      m.state = MemberState::degraded;
-    else if (fields[2] == "stale")
-      m.state = MemberState::stale;
-    else if (fields[2] == "resilvering")
-      m.state = MemberState::resilvering;
-    else
-      return make_error(EINVAL, fmt::format("volume.status:{}: unknown state", line_no));
-    auto number = [](std::string_view v, uint64_t* n) {
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *n);
-      return ec == std::errc() && p == v.data() + v.size();
-    };
-    uint64_t index = 0;
-    if (!number(fields[1], &index) || !number(fields[3], &m.generation) ||
-        !number(fields[4], &m.errors) || !number(fields[5], &m.repaired))
-      return make_error(EINVAL, fmt::format("volume.status:{}: bad number", line_no));
-    m.index = static_cast<size_t>(index);
-    out.push_back(std::move(m));
-  }
-  return out;
-}
-
-std::string VolumeSet::format_meta(const Meta& meta) {
-  return fmt::format("{}\nset {}\nmember {}\ngeneration {}\n", kMetaMagic, meta.set_id, meta.member,
-                     meta.generation);
-}
-
 VolumeSet::VolumeSet(std::string logical_root, std::vector<std::string> roots,
                      std::string status_path)
-    : logical_root_(std::move(logical_root)), status_path_(std::move(status_path)) {
+    : logical_root_(std::move(logical_root)), status_writer_(std::move(status_path)) {
   for (size_t i = 0; i < kMaxVolumeMembers; i++) members_.emplace_back();
   for (size_t i = 0; i < roots.size(); i++) members_[i].root = std::move(roots[i]);
   for (size_t i = roots.size(); i < kMaxVolumeMembers; i++) members_[i].state = MemberState::absent;
@@ -186,7 +56,7 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
   std::shared_ptr<VolumeSet> set(
       new VolumeSet(std::move(logical_root), std::move(member_roots), std::move(status_path)));
   std::lock_guard lock(set->mutex_);
-  std::vector<std::optional<Meta>> metas(set->members_.size());
+  std::vector<std::optional<VolumeMeta>> metas(set->members_.size());
   for (size_t i = 0; i < set->members_.size(); i++) {
     Member& m = set->members_[i];
     if (m.state == MemberState::absent) continue;
@@ -195,7 +65,7 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
       m.reason = "cannot create " + m.root + ": " + made.error().message;
       continue;
     }
-    auto text = read_small_file(m.root + "/" + kMetaName);
+    auto text = read_small_file(m.root + "/" + kVolumeMetaName);
     if (!text) {
       if (text.error().code != ENOENT) {
         m.state = MemberState::stale;
@@ -203,7 +73,7 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
       }
       continue;
     }
-    auto meta = parse_meta(*text);
+    auto meta = parse_volume_meta(*text);
     if (!meta) {
       m.state = MemberState::stale;
       m.reason = m.root + "/" + meta.error().message;
@@ -212,7 +82,7 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
     metas[i] = *meta;
   }
   // The set is what its newest member says; members of another set are not ours.
-  const Meta* newest = nullptr;
+  const VolumeMeta* newest = nullptr;
   for (const auto& meta : metas)
     if (meta && (!newest || meta->generation > newest->generation)) newest = &*meta;
   if (!newest) {
@@ -285,8 +155,9 @@ size_t VolumeSet::healthy_count() const {
 
 Result<void> VolumeSet::write_meta(size_t i, uint64_t generation) {
   Member& m = members_[i];
-  Meta meta{set_id_, static_cast<uint32_t>(i), generation};
-  if (auto r = write_file_durably(m.root + "/" + kMetaName, format_meta(meta)); !r) return r;
+  VolumeMeta meta{set_id_, static_cast<uint32_t>(i), generation};
+  if (auto r = write_file_durably(m.root + "/" + kVolumeMetaName, format_volume_meta(meta)); !r)
+    return r;
   m.generation = generation;
   return {};
 }
@@ -349,7 +220,8 @@ void VolumeSet::check() {
   for (size_t i = 0; i < members_.size(); i++) {
     if (!writable(i)) continue;
     // A member being rebuilt has no current meta yet: its directory must be there.
-    const std::string probe = healthy(i) ? members_[i].root + "/" + kMetaName : members_[i].root;
+    const std::string probe =
+        healthy(i) ? members_[i].root + "/" + kVolumeMetaName : members_[i].root;
     struct stat st;
     if (::stat(probe.c_str(), &st) != 0) fail(i, errno, "member directory check (" + probe + ")");
   }
@@ -420,7 +292,7 @@ Result<uint64_t> VolumeSet::begin_resilver(size_t i) {
   m.reason = "being rebuilt from the healthy members";
   m.incarnation.fetch_add(1, std::memory_order_acq_rel);
   m.writable.store(true, std::memory_order_release);
-  const uint64_t epoch = epoch_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  const uint64_t epoch = epoch_.fetch_add(1) + 1;  // seq_cst: see changes_begin
   log::info("volume", "member {}: resilvering", m.root);
   write_status();
   return epoch;
@@ -445,8 +317,11 @@ void VolumeSet::changes_end(uint64_t epoch) {
 bool VolumeSet::drained_before(uint64_t epoch, std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    // The counters of the kChangeCounters / 2 epochs before `epoch` are checked; those of
+    // the epochs after it never share one with them while fewer than that many follow.
+    if (epoch_.load() - epoch >= kChangeCounters / 2) return false;
     bool drained = true;
-    for (uint64_t back = 1; back < kChangeCounters && back <= epoch && drained; back++)
+    for (uint64_t back = 1; back <= kChangeCounters / 2 && back <= epoch && drained; back++)
       drained = changes_in_flight_[(epoch - back) % kChangeCounters].load() == 0;
     if (drained) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
@@ -508,6 +383,10 @@ void VolumeSet::count_repair(size_t i) {
 
 std::vector<MemberStatus> VolumeSet::status() const {
   std::lock_guard lock(mutex_);
+  return status_locked();
+}
+
+std::vector<MemberStatus> VolumeSet::status_locked() const {
   std::vector<MemberStatus> out;
   for (size_t i = 0; i < members_.size(); i++) {
     const Member& m = members_[i];
@@ -528,15 +407,7 @@ std::string VolumeSet::status_text() const {
 }
 
 std::string VolumeSet::status_text_locked() const {
-  std::string out = fmt::format("set {} generation {}\n", set_id_, generation_);
-  for (size_t i = 0; i < members_.size(); i++) {
-    const Member& m = members_[i];
-    if (m.state == MemberState::absent) continue;
-    out += fmt::format("member {} {} {} {} {} {}\t{}\n", i, to_string(m.state), m.generation,
-                       m.errors, m.repaired, m.root, printable(m.reason));
-  }
-  for (const auto& [name, state] : activities_) out += name + " " + printable(state) + "\n";
-  return out;
+  return format_volume_status(set_id_, generation_, status_locked(), activities_);
 }
 
 std::string VolumeSet::metrics_text() const {
@@ -544,101 +415,24 @@ std::string VolumeSet::metrics_text() const {
   return metrics_text_locked();
 }
 
-namespace {
-
-// A label value in Prometheus' text format.
-std::string label_value(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\\' || c == '"')
-      out += '\\', out += c;
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string VolumeSet::metrics_text_locked() const {
-  const std::string set = label_value(logical_root_);
-  size_t healthy = 0;
-  for (const Member& m : members_) healthy += m.state == MemberState::healthy;
-  std::string out = fmt::format(
-      "# HELP postcore_volume_generation Generation of the set's trusted members.\n"
-      "# TYPE postcore_volume_generation gauge\n"
-      "postcore_volume_generation{{set=\"{0}\"}} {1}\n"
-      "# HELP postcore_volume_members_healthy Members of the set that are healthy.\n"
-      "# TYPE postcore_volume_members_healthy gauge\n"
-      "postcore_volume_members_healthy{{set=\"{0}\"}} {2}\n",
-      set, generation_, healthy);
-  std::vector<std::pair<const Member*, std::string>> members;  // with their labels
-  for (const Member& m : members_)
-    if (m.state != MemberState::absent)
-      members.emplace_back(&m, fmt::format("set=\"{}\",member=\"{}\"", set, label_value(m.root)));
-  out +=
-      "# HELP postcore_volume_member_state 1 for the state the member is in, else 0.\n"
-      "# TYPE postcore_volume_member_state gauge\n";
-  for (const auto& [m, labels] : members)
-    for (MemberState state : {MemberState::healthy, MemberState::degraded, MemberState::stale,
-                              MemberState::resilvering})
-      out += fmt::format("postcore_volume_member_state{{{},state=\"{}\"}} {}\n", labels,
-                         to_string(state), m->state == state ? 1 : 0);
-  out +=
-      "# HELP postcore_volume_member_errors_total I/O errors seen on the member.\n"
-      "# TYPE postcore_volume_member_errors_total counter\n";
-  for (const auto& [m, labels] : members)
-    out += fmt::format("postcore_volume_member_errors_total{{{}}} {}\n", labels, m->errors);
-  out +=
-      "# HELP postcore_volume_member_repaired_total Reads that failed their check on the "
-      "member and were mended.\n"
-      "# TYPE postcore_volume_member_repaired_total counter\n";
-  for (const auto& [m, labels] : members)
-    out += fmt::format("postcore_volume_member_repaired_total{{{}}} {}\n", labels, m->repaired);
-  return out;
-}
-
-std::string metrics_path_for(const std::string& status_path) {
-  std::string_view base = status_path;
-  if (base.ends_with(".status")) base.remove_suffix(7);
-  return std::string(base) + ".prom";
+  return format_volume_metrics(logical_root_, generation_, status_locked());
 }
 
 void VolumeSet::write_status() {
-  if (status_path_.empty()) return;
-  auto r = write_file_durably(status_path_, status_text_locked());
-  if (!r) log::warning("volume", "cannot write {}: {}", status_path_, r.error().message);
-  const std::string metrics = metrics_path_for(status_path_);
-  r = write_file_durably(metrics, metrics_text_locked());
-  if (!r) log::warning("volume", "cannot write {}: {}", metrics, r.error().message);
+  if (status_in_background_)
+    status_writer_.publish(status_text_locked(), metrics_text_locked());
+  else
+    status_writer_.write_now(status_text_locked(), metrics_text_locked());
 }
 
-std::vector<std::string> apply_member_edits(std::vector<std::string> members,
-                                            const std::string& edits_path) {
-  auto text = read_small_file(edits_path);
-  if (!text) return members;
-  std::string_view rest = *text;
-  while (!rest.empty()) {
-    std::string_view line = next_line(rest);
-    if (line.starts_with("add ")) {
-      std::string root(line.substr(4));
-      if (std::find(members.begin(), members.end(), root) == members.end())
-        members.push_back(std::move(root));
-    } else if (line.starts_with("remove ")) {
-      std::erase(members, std::string(line.substr(7)));
-    }
-  }
-  return members;
+void VolumeSet::write_status_in_background() {
+  std::lock_guard lock(mutex_);
+  status_in_background_ = true;
 }
 
-Result<void> record_member_edit(const std::string& edits_path, const std::string& verb,
-                                const std::string& root) {
-  std::string text;
-  if (auto old = read_small_file(edits_path)) text = *old;
-  text += verb + " " + root + "\n";
-  return write_file_durably(edits_path, text);
+void VolumeSet::flush_status() {
+  status_writer_.flush();
 }
 
 }  // namespace postcore::volume

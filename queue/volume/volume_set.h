@@ -25,37 +25,20 @@
 #include <vector>
 
 #include "common/result.h"
+#include "queue/volume/member_edits.h"
+#include "queue/volume/status_writer.h"
+#include "queue/volume/volume_meta.h"
+#include "queue/volume/volume_status.h"
 
 namespace postcore::volume {
-
-enum class MemberState : uint8_t {
-  healthy,
-  degraded,     // dropped out while running (I/O error, full, read-only, vanished)
-  stale,        // found at start with an older generation, or new: holds nothing to trust
-  resilvering,  // being rebuilt from the others: takes every write, serves no read
-  absent,       // a free slot: never a member, or removed
-};
-
-// A set has at most this many members; size() is this, and unused slots are `absent`.
-inline constexpr size_t kMaxVolumeMembers = 8;
-std::string_view to_string(MemberState state);
-
-struct MemberStatus {
-  size_t index = 0;  // the member's slot
-  std::string root;
-  MemberState state = MemberState::healthy;
-  uint64_t generation = 0;  // what its volume.meta says
-  uint64_t errors = 0;      // I/O errors seen on it
-  uint64_t repaired = 0;    // reads that failed their check here and were mended
-  std::string reason;       // why it is not healthy
-};
 
 class VolumeSet {
  public:
   // Reads (or, for a set never used before, writes) every member's volume.meta and decides
   // which members are trusted. `logical_root` is the directory the rest of the appliance
   // names paths under; member i stands in for it at member_roots[i]. `status_path`, if not
-  // empty, is rewritten with status_text() at every change. Error when no member can be
+  // empty, is rewritten with status_text() after every change (see
+  // write_status_in_background). Error when no member can be
   // trusted, or a member belongs to another set.
   static Result<std::shared_ptr<VolumeSet>> open(std::string logical_root,
                                                  std::vector<std::string> member_roots,
@@ -123,27 +106,19 @@ class VolumeSet {
 
   std::vector<MemberStatus> status() const;
   uint64_t generation() const;
-  // One line per member: "member INDEX STATE GENERATION ERRORS REPAIRED ROOT\tREASON",
-  // then "scrub STATE" and "resilver STATE" once one ran.
+  // The status text (volume_status.h): what DATA/volume.status holds.
   std::string status_text() const;
+  // The status file (and the metrics beside it) is rewritten at every change before the
+  // change returns, until its owner has started and calls write_status_in_background():
+  // from then on a thread of its own writes it (status_writer.h), so that no state change,
+  // repaired read or resilver progress waits on the file system under the set's lock.
+  // flush_status() returns once the file holds the latest state.
+  void write_status_in_background();
+  void flush_status();
 
   // The same in Prometheus' text format (what node_exporter's textfile collector reads),
   // kept beside the status file: DATA/volume.prom for DATA/volume.status.
   std::string metrics_text() const;
-
-  // Reads what status_text() wrote (the dataplane keeps DATA/volume.status current).
-  // `activities`, if given, receives the scrub and resilver lines' states by name.
-  static Result<std::vector<MemberStatus>> parse_status(
-      std::string_view text, std::map<std::string, std::string>* activities = nullptr);
-
-  // Parses volume.meta text; error names the line.
-  struct Meta {
-    std::string set_id;
-    uint32_t member = 0;
-    uint64_t generation = 0;
-  };
-  static Result<Meta> parse_meta(std::string_view text);
-  static std::string format_meta(const Meta& meta);
 
  private:
   struct Member {
@@ -162,34 +137,27 @@ class VolumeSet {
   Result<void> write_meta(size_t i, uint64_t generation);  // caller holds mutex_
   size_t present_count() const;  // members that are not absent; caller holds mutex_
   void raise_generation(std::optional<uint64_t> next = std::nullopt);  // caller holds mutex_
-  void write_status();                                                 // caller holds mutex_
+  void write_status();  // publishes the status to status_writer_; caller holds mutex_
+  std::vector<MemberStatus> status_locked() const;
   std::string status_text_locked() const;
   std::string metrics_text_locked() const;
 
   const std::string logical_root_;
-  const std::string status_path_;
-  std::deque<Member> members_;  // a deque: Member holds an atomic and cannot move
+  StatusWriter status_writer_;         // DATA/volume.status and .prom
+  bool status_in_background_ = false;  // guarded by mutex_
+  std::deque<Member> members_;         // a deque: Member holds an atomic and cannot move
   mutable std::mutex mutex_;
   std::string set_id_;                             // guarded by mutex_
   uint64_t generation_ = 0;                        // guarded by mutex_
   std::map<std::string, std::string> activities_;  // guarded by mutex_
   std::atomic<uint64_t> epoch_{0};
-  // changes_begin()'s counts, by epoch modulo their number: drained_before() looks at the
-  // epochs just before the one it is given, which never share a counter with it or with
-  // the epochs that follow, unless that many members came and went during one wait.
+  // changes_begin()'s counts, by epoch modulo their number. drained_before() looks at the
+  // half before the epoch it is given, which shares no counter with it or with the epochs
+  // after it while fewer than half that many follow during the wait (it gives up if more
+  // do); a change still in flight from further back would have outlived that many member
+  // changes, each bounded by io_timeout.
   static constexpr size_t kChangeCounters = 64;
   std::array<std::atomic<int64_t>, kChangeCounters> changes_in_flight_{};
 };
-
-// Membership changes made at run time (postcorectl volume add / remove) are kept in
-// DATA/volume.members, one "add ROOT" or "remove ROOT" line each, and applied in order to
-// the profile's members at every start.
-// Where the metrics beside a status file go: "volume.status" gives "volume.prom".
-std::string metrics_path_for(const std::string& status_path);
-
-std::vector<std::string> apply_member_edits(std::vector<std::string> members,
-                                            const std::string& edits_path);
-Result<void> record_member_edit(const std::string& edits_path, const std::string& verb,
-                                const std::string& root);
 
 }  // namespace postcore::volume

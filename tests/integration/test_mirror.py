@@ -554,9 +554,17 @@ class Mirror(unittest.TestCase):
         shutil.rmtree(self.member('disk2'))
         self.wait_store_state('disk2', 'degraded')
         # Both sets say so to monitoring too.
+        # (each process writes its file from a thread of its own, a moment after the change)
         for prom, member in (('volume.prom', 'disk2'), ('control/volume.prom', 'disk2/control')):
-            with open(os.path.join(app.data_dir, prom)) as f:
-                self.assertIn(f'member="{self.member(member)}",state="degraded"}} 1', f.read())
+            wanted = f'member="{self.member(member)}",state="degraded"}} 1'
+            deadline = time.monotonic() + 10
+            while True:
+                with open(os.path.join(app.data_dir, prom)) as f:
+                    text = f.read()
+                if wanted in text:
+                    break
+                self.assertLess(time.monotonic(), deadline, text)
+                time.sleep(0.05)
         app.ctl('domain', 'add', 'during.test')
         self.assertEqual(self.domains(), ['before.test', 'during.test'])
         app.ctl('volume', 'replace', 'disk2')

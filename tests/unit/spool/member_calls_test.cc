@@ -171,6 +171,7 @@ class BoundedSyncCalls : public ::testing::Test {
   void TearDown() override {
     disk_->gate().open();
     io_.reset();
+    set_.reset();  // its status writer is done with the directory
     std::filesystem::remove_all(dir_);
   }
 
@@ -221,6 +222,7 @@ TEST_F(BoundedSyncCalls, AReadThatNeverAnswersDegradesTheMemberAndAnotherServesI
 }
 
 TEST_F(BoundedSyncCalls, AnOpenThatAnswersLateLeavesNoDescriptorBehind) {
+  set_->flush_status();  // no status file open on the writer's thread while counting
   const size_t before = open_descriptors();
   disk_->stop();
   auto fd = io_->open(dir_ + "/logical/late", O_RDWR | O_CREAT, 0640);

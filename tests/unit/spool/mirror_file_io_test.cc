@@ -78,6 +78,7 @@ TEST_F(MirrorTest, DeviceErrorsTakeAMemberOutAndTheSetGoesOn) {
     EXPECT_NE(
         read_text(roots_[1] + "/volume.meta").find("generation " + std::to_string(generation)),
         std::string::npos);
+    set_->flush_status();
     EXPECT_NE(read_text(dir_ + "/status").find("member 1 degraded"), std::string::npos);
     // Later writes go to member 0 alone.
     const uint64_t writes = fake_.counters().writes;
@@ -253,11 +254,13 @@ TEST_F(MirrorTest, StateIsExportedAsPrometheusMetricsBesideTheStatus) {
     return name + "{set=\"" + logical + "\"" + labels + "} " + value + "\n";
   };
   auto member = [&](size_t m) { return ",member=\"" + roots_[m] + "\""; };
+  set_->flush_status();
   std::string text = read_text(dir_ + "/status.prom");
   EXPECT_NE(text.find(line("postcore_volume_members_healthy", "", "2")), std::string::npos) << text;
   EXPECT_NE(text.find("# TYPE postcore_volume_member_errors_total counter\n"), std::string::npos);
   set_->count_error(1);
   set_->fail(1, EIO, "test");
+  set_->flush_status();
   text = read_text(dir_ + "/status.prom");
   EXPECT_EQ(text, set_->metrics_text());
   EXPECT_NE(text.find(line("postcore_volume_members_healthy", "", "1")), std::string::npos);
@@ -368,14 +371,14 @@ TEST(VolumeMembers, EditsApplyToTheProfilesList) {
 }
 
 TEST(VolumeMeta, ParsesAndRefuses) {
-  auto meta = VolumeSet::parse_meta(
+  auto meta = parse_volume_meta(
       "postcore-volume 1\nset 0123456789abcdef\nmember 1\n"
       "generation 7\n");
   ASSERT_TRUE(meta.ok()) << meta.error().message;
   EXPECT_EQ(meta->set_id, "0123456789abcdef");
   EXPECT_EQ(meta->member, 1u);
   EXPECT_EQ(meta->generation, 7u);
-  EXPECT_EQ(VolumeSet::format_meta(*meta),
+  EXPECT_EQ(format_volume_meta(*meta),
             "postcore-volume 1\nset 0123456789abcdef\nmember 1\ngeneration 7\n");
   const std::pair<const char*, const char*> bad[] = {
       {"", "volume.meta:1: empty"},
@@ -388,7 +391,7 @@ TEST(VolumeMeta, ParsesAndRefuses) {
        "volume.meta: set, member and generation required"},
   };
   for (const auto& [text, message] : bad) {
-    auto r = VolumeSet::parse_meta(text);
+    auto r = parse_volume_meta(text);
     ASSERT_FALSE(r.ok()) << text;
     EXPECT_EQ(r.error().message, message);
   }

@@ -267,7 +267,7 @@ TEST_F(MirrorTest, ARebuiltMemberJoinsTheNewGenerationLast) {
   std::filesystem::remove_all(roots_[0]);  // member 0's meta can no longer be written
   EXPECT_FALSE(set_->finish_resilver(1).ok());
   EXPECT_FALSE(set_->healthy(1));
-  auto meta = VolumeSet::parse_meta(read_text(roots_[1] + "/volume.meta"));
+  auto meta = parse_volume_meta(read_text(roots_[1] + "/volume.meta"));
   ASSERT_TRUE(meta.ok()) << meta.error().message;
   EXPECT_LT(meta->generation, generation + 1);
 }

@@ -38,6 +38,7 @@ class MirrorTest : public ::testing::Test {
   }
   void TearDown() override {
     io_.reset();
+    set_.reset();  // its status writer is done with the directory
     std::filesystem::remove_all(dir_);
   }
 

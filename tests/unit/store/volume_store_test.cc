@@ -52,6 +52,7 @@ class VolumeStoreTest : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     files_.reset();
+    set_.reset();  // its status writer is done with the directory
     fs::remove_all(dir_);
   }
 
