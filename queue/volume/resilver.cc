@@ -119,6 +119,9 @@ class Rebuild {
     for (const std::string& rel : tree.files) {
       if (stopped()) return make_error(ECANCELED, "stopped");
       if (!set_.writable(member_)) return make_error(EIO, "the member dropped out");
+      // The listing and every copy without a check come from the source: once it is out,
+      // what it holds may lack changes the others took.
+      if (!set_.healthy(source_)) return make_error(EIO, "the member copied from dropped out");
       if (auto r = copy_file(rel); !r) return r;
       if (pass == 1) report_.files++;
     }
@@ -130,19 +133,25 @@ class Rebuild {
 
   // The member to copy `rel` from: the source, unless its copy fails `verify`; then the
   // first other healthy member whose copy passes. Decided once per file, so the second pass
-  // compares with the same copy.
-  size_t copy_from(const std::string& rel) {
+  // compares with the same copy, unless that member has gone out since. Nullopt when no
+  // member has the file any more (the spool reclaimed it meanwhile).
+  std::optional<size_t> copy_from(const std::string& rel) {
     if (!options_.verify) return source_;
-    if (auto known = chosen_.find(rel); known != chosen_.end()) return known->second;
-    std::optional<size_t> good;
+    if (auto known = chosen_.find(rel); known != chosen_.end()) {
+      if (set_.healthy(known->second)) return known->second;
+      chosen_.erase(known);
+    }
+    std::optional<size_t> good, present;
     std::string why;
     std::vector<size_t> order{source_};
     for (size_t m = 0; m < set_.size(); m++)
-      if (m != source_ && m != member_ && set_.healthy(m)) order.push_back(m);
+      if (m != source_ && m != member_) order.push_back(m);
     for (size_t m : order) {
       if (good) break;
+      if (!set_.healthy(m)) continue;
       auto fd = io_.open(set_.member_root(m) + "/" + rel, O_RDONLY, 0);
       if (!fd) continue;  // not there (reclaimed), or unreadable: another copy may do
+      if (!present) present = m;
       auto size = io_.size(*fd);
       Result<void> checked = options_.verify(io_, *fd, rel);
       (void)io_.close(*fd);
@@ -152,6 +161,7 @@ class Rebuild {
       else
         why += fmt::format("; {}: {}", set_.member_root(m), checked.error().message);
     }
+    if (!present) return std::nullopt;
     if (!good) {
       report_.damaged.push_back(rel + ": no copy verifies" + why);
       log::error("volume", "resilver of {}: {}: no copy verifies{}; copied as it is", to_, rel,
@@ -161,12 +171,14 @@ class Rebuild {
       log::warning("volume", "resilver of {}: {} fails its checks on {}; copied from {}", to_, rel,
                    from_, set_.member_root(*good));
     }
-    return chosen_[rel] = good.value_or(source_);
+    return chosen_[rel] = good.value_or(*present);
   }
 
   // Writes what differs between the set's copy and the member's, then syncs the member's.
   Result<void> copy_file(const std::string& rel) {
-    const size_t from_member = copy_from(rel);
+    const std::optional<size_t> chosen = copy_from(rel);
+    if (!chosen) return {};  // reclaimed on every member
+    const size_t from_member = *chosen;
     const std::string from = set_.member_root(from_member) + "/" + rel;
     const std::string to = to_ + "/" + rel;
     auto src = io_.open(from, O_RDONLY, 0);
