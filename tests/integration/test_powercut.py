@@ -3,8 +3,8 @@
 kill -9 keeps the page cache, so it cannot show a missing fdatasync. Here every member of
 the volume set is a powercut-fs mount (tests/powercut): a file system that keeps what was
 written since each file's last fsync, and the names made since each directory's last fsync,
-in memory only, and forgets them on command. A cut, at a random instant while loaders send
-mail and record every 250:
+in memory only, and forgets them on command; so is the data directory. A cut, at a random
+instant while loaders send mail and record every 250:
   1. every member is frozen (each request from then on waits): the instant of the cut;
   2. each member loses what it had not made durable ("drop"), or, on a two-member set, one
      of them may keep it all ("keep": a disk whose cache reached the platter);
@@ -163,18 +163,23 @@ def process_gone(pid):
 class PowerCut(unittest.TestCase):
     def setUp(self):
         self.app = None
+        self.data = None
         self.members = []
 
     def tearDown(self):
         if self.app and self.app.proc and self.app.proc.poll() is None:
             self.kill_appliance()
-        for m in self.members:
+        for m in self.mounts():
             m.unmount()
         if self.app:
             self.app.tmp.cleanup()
 
     def appliance(self, count):
         self.app = Appliance(profile_text='')  # its temporary directory holds the members too
+        # The data directory (member edits, the resilver's record, the directory snapshot,
+        # the admin socket) is on a disk of its own that loses its cache at every cut.
+        self.data = Member(self.app.tmp.name, 'var')
+        self.assertEqual(self.data.mountpoint, self.app.data_dir)
         self.members = [Member(self.app.tmp.name, f'disk{i + 1}') for i in range(count)]
         listed = ', '.join(f'"{m.mountpoint}"' for m in self.members)
         profile = mirror_profile().replace('members = ["disk1", "disk2"]', f'members = [{listed}]')
@@ -183,13 +188,16 @@ class PowerCut(unittest.TestCase):
         self.assertIn(listed, profile)
         with open(self.app.profile, 'w') as f:
             f.write(profile)
-        for m in self.members:
+        for m in self.mounts():
             m.mount()
         self.app.start()
         # From the first domain on, the directory decides every RCPT: the loaders' recipient.
         self.app.ctl('domain', 'add', 'example.test')
         self.app.ctl('account', 'add', 'sink@example.test')
         return self.app
+
+    def mounts(self):
+        return ([self.data] if getattr(self, 'data', None) else []) + self.members
 
     def kill_appliance(self):
         """kill -9 of the supervisor and its children; nothing restarts or seals anything."""
@@ -202,15 +210,18 @@ class PowerCut(unittest.TestCase):
         return children
 
     def power_cut(self, modes):
-        """The cut: freeze every member, apply `modes`, kill, unmount, mount again."""
-        for m in self.members:
+        """The cut: freeze every member, apply `modes`, kill, unmount, mount again. Returns
+        the unsynced bytes and names the members that lost their caches forgot."""
+        for m in self.mounts():
             m.command('freeze')
-        lost = 0
-        for m, mode in zip(self.members, modes):
-            answer = m.command('cut ' + mode)
-            lost += int(answer.rsplit('unsynced_bytes=', 1)[1])
+        lost_bytes = lost_names = 0
+        for m, mode in zip(self.mounts(), ['drop'] + list(modes)):
+            answer = dict(f.split('=') for f in m.command('cut ' + mode).split()[1:])
+            if mode == 'drop':
+                lost_bytes += int(answer['unsynced_bytes'])
+                lost_names += int(answer['unsynced_names'])
         children = self.kill_appliance()
-        for m in self.members:
+        for m in self.mounts():
             m.unmount()  # answers the killed threads still waiting in the file system
         self.app.proc.wait(30)
         self.app.log.close()
@@ -218,12 +229,31 @@ class PowerCut(unittest.TestCase):
         while not all(process_gone(p) for p in children):
             self.assertLess(time.monotonic(), deadline, f'{children} outlived kill -9')
             time.sleep(0.02)
-        for m in self.members:
+        for m in self.mounts():
             m.mount()
-        return lost
+        return lost_bytes, lost_names
 
     def check(self, acked, label):
         assert_spool_holds(self, self.app, acked, label)
+
+    def check_every_copy(self, label):
+        """Every healthy member's copy of every segment verifies (spool list reads one)."""
+        r = self.app.spool('verify', '--json')
+        self.assertEqual(r.returncode, 0, f'{label}: {r.stdout}{r.stderr}')
+
+    def assert_copies_identical(self):
+        """After a clean stop every segment is sealed and every member's copy the same."""
+        roots = [m.mountpoint for m in self.members]
+        names = [sorted(os.path.relpath(os.path.join(d, n), r) for d, _, ns in
+                        os.walk(os.path.join(r, 'spool')) for n in ns) for r in roots]
+        for other in names[1:]:
+            self.assertEqual(names[0], other)
+        for rel in names[0]:
+            copies = set()
+            for r in roots:
+                with open(os.path.join(r, rel), 'rb') as f:
+                    copies.add(f.read())
+            self.assertEqual(len(copies), 1, rel)
 
     def check_domains(self, added, label):
         r = self.app.ctl('domain', 'list')
@@ -253,7 +283,7 @@ class PowerCut(unittest.TestCase):
         acked, lock, domains = {}, threading.Lock(), {'example.test'}
         rng = random.Random(int(os.environ.get('POWERCUT_SEED', time.time_ns())))
         taken_out = 0
-        unsynced = 0
+        unsynced_bytes = unsynced_names = 0
         for cut in range(CUTS):
             stop = threading.Event()
             loaders = [Loader(app.smtp_port, f'set{count}-cut{cut}-loader{i}', acked, lock, stop)
@@ -263,7 +293,9 @@ class PowerCut(unittest.TestCase):
                 l.start()
             time.sleep(rng.uniform(0.05, 0.6))
             modes = choose_modes(rng)
-            unsynced += self.power_cut(modes)
+            lost_bytes, lost_names = self.power_cut(modes)
+            unsynced_bytes += lost_bytes
+            unsynced_names += lost_names
             stop.set()
             for l in loaders:
                 l.join(60)
@@ -273,15 +305,18 @@ class PowerCut(unittest.TestCase):
             label = f'{count} member(s), cut {cut + 1} ({"/".join(modes)})'
             self.check(snapshot, label)
             self.check_domains(set(domains), label)
+            self.check_every_copy(label)
             if count > 1 and set(self.volume_states().values()) != {'healthy'}:
                 taken_out += 1
                 self.rebuild_members_taken_out()
         print(f'{count} member(s): {CUTS} cuts, {len(acked)} messages and {len(domains)} domains '
-              f'acknowledged, {unsynced} unsynced bytes forgotten, a member taken out after '
-              f'{taken_out} cuts', flush=True)
+              f'acknowledged, {unsynced_bytes} unsynced bytes and {unsynced_names} unsynced names '
+              f'forgotten, a member taken out after {taken_out} cuts', flush=True)
         self.assertGreater(len(acked), 0)
-        self.assertGreater(unsynced, 0, 'no cut ever found unsynced writes to forget')
+        self.assertGreater(unsynced_bytes, 0, 'no cut ever found unsynced writes to forget')
+        self.assertGreater(unsynced_names, 0, 'no cut ever found unsynced names to forget')
         self.assertEqual(app.stop(), 0, app.read_log()[-6000:])
+        self.assert_copies_identical()
         app.start()
         self.check(acked, f'{count} member(s), after a clean stop and restart')
         self.check_domains(domains, f'{count} member(s), after a clean stop and restart')

@@ -18,7 +18,8 @@
 //   cut keep     freeze, make everything durable (a disk whose cache reached the platter),
 //                and write it to DIR
 //   stats        counts of writes, file syncs, directory syncs and unsynced bytes
-//   exit         answer every waiting request with EIO, unmount and exit
+//   exit         unmount and exit; requests still waiting end with EIO or, once this
+//                process is gone, with the connection's abort
 // A test freezes every member, cuts each, kills the appliance (its threads blocked in this
 // file system die once `exit` answers them), exits, and mounts a new powercut-fs on DIR:
 // the restarted appliance sees only what a machine would find after the power came back.
@@ -181,6 +182,19 @@ class PowerCutFs {
     return total;
   }
 
+  // Names made, moved or removed since their directory's last sync.
+  uint64_t unsynced_names() const {
+    uint64_t total = 0;
+    for (const auto& [ino, n] : nodes) {
+      for (const auto& [name, child] : n->entries) {
+        auto d = n->durable_entries.find(name);
+        total += d == n->durable_entries.end() || d->second != child;
+      }
+      for (const auto& [name, child] : n->durable_entries) total += !n->entries.count(name);
+    }
+    return total;
+  }
+
   // Writes the durable tree to `dir` (through a new directory renamed over the old one).
   void dump(const fs::path& dir, uint64_t& files, uint64_t& bytes) {
     fs::path fresh = dir.string() + ".new";
@@ -200,7 +214,7 @@ class PowerCutFs {
   void dump_dir(const Node& d, const fs::path& path, uint64_t& files, uint64_t& bytes) {
     for (const auto& [name, ino] : d.durable_entries) {
       const Node* n = find(ino);
-      if (!n) continue;
+      if (!n || S_ISSOCK(n->mode)) continue;
       fs::path p = path / name;
       if (n->is_dir()) {
         fs::create_directory(p);
@@ -335,7 +349,9 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) 
 
 void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
   serve(req, [&] {
-    if (!S_ISREG(mode)) return (void)fuse_reply_err(req, EPERM);
+    // Sockets too: a Unix socket bound here (the appliance's admin socket) is a name the
+    // kernel ties to the node; like a real one, it does not outlive the cut.
+    if (!S_ISREG(mode) && !S_ISSOCK(mode)) return (void)fuse_reply_err(req, EPERM);
     Node* n = make_in(req, parent, name, mode);
     if (!n) return;
     fuse_entry_param e = g_fs.entry(*n);
@@ -492,29 +508,51 @@ void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   });
 }
 
-void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  serve(req, [&] {
-    if (dir_of(req, ino)) fuse_reply_open(req, fi);
-  });
-}
+// A directory is listed as it was when it was opened: names made or removed meanwhile
+// neither shift the offsets of a listing in progress nor appear twice in it.
+struct Listing {
+  std::vector<std::pair<std::string, struct stat>> entries;
+};
 
-void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   serve(req, [&] {
     Node* d = dir_of(req, ino);
     if (!d) return;
-    std::vector<std::pair<std::string, const Node*>> list{{".", d}, {"..", d}};
-    for (const auto& [name, child] : d->entries) list.emplace_back(name, g_fs.find(child));
+    auto listing = std::make_unique<Listing>();
+    listing->entries.emplace_back(".", g_fs.attr(*d));
+    listing->entries.emplace_back("..", g_fs.attr(*d));
+    for (const auto& [name, child] : d->entries)
+      listing->entries.emplace_back(name, g_fs.attr(*g_fs.find(child)));
+    fi->fh = reinterpret_cast<uint64_t>(listing.release());
+    fuse_reply_open(req, fi);
+  });
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  serve(req, [&] {
+    const auto* listing = reinterpret_cast<const Listing*>(fi->fh);
     std::string buf(size, '\0');
     size_t used = 0;
-    for (size_t i = static_cast<size_t>(off); i < list.size(); ++i) {
-      struct stat st = g_fs.attr(*list[i].second);
-      size_t need = fuse_add_direntry(req, buf.data() + used, size - used, list[i].first.c_str(),
-                                      &st, static_cast<off_t>(i + 1));
+    for (size_t i = static_cast<size_t>(off); i < listing->entries.size(); ++i) {
+      const auto& [name, st] = listing->entries[i];
+      size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name.c_str(), &st,
+                                      static_cast<off_t>(i + 1));
       if (need > size - used) break;
       used += need;
     }
     fuse_reply_buf(req, buf.data(), used);
   });
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<Listing*>(fi->fh);  // not gated: nothing to forget, only memory
+  fuse_reply_err(req, 0);
+}
+
+// Every write must reach this process before write(2) returns: a kernel write-back cache
+// would hold unsynced bytes where a cut cannot see them.
+void op_init(void*, fuse_conn_info* conn) {
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
@@ -545,7 +583,8 @@ std::string handle(const std::string& command, const Options& opt) {
   }
   if (command == "cut drop" || command == "cut keep") {
     g_fs.frozen = true;
-    uint64_t lost = g_fs.unsynced_bytes();
+    const uint64_t lost = g_fs.unsynced_bytes();
+    const uint64_t lost_names = g_fs.unsynced_names();
     g_fs.cut(command == "cut keep");
     uint64_t files = 0, bytes = 0;
     try {
@@ -554,7 +593,8 @@ std::string handle(const std::string& command, const Options& opt) {
       return std::string("error ") + e.what();
     }
     std::ostringstream out;
-    out << "ok files=" << files << " bytes=" << bytes << " unsynced_bytes=" << lost;
+    out << "ok files=" << files << " bytes=" << bytes << " unsynced_bytes=" << lost
+        << " unsynced_names=" << lost_names;
     return out.str();
   }
   if (command == "stats") {
@@ -636,7 +676,8 @@ int main(int argc, char** argv) {
   ops.fsync = op_fsync;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;
-  ops.releasedir = op_release;
+  ops.releasedir = op_releasedir;
+  ops.init = op_init;
   ops.fsyncdir = op_fsyncdir;
   ops.statfs = op_statfs;
   ops.create = op_create;
