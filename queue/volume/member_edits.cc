@@ -13,9 +13,7 @@ std::vector<std::string> apply_member_edits(std::vector<std::string> members,
   if (!text) return members;
   std::string_view rest = *text;
   while (!rest.empty()) {
-    const size_t end = rest.find('\n');
-    std::string_view line = rest.substr(0, end);
-    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+    std::string_view line = next_line(rest);
     if (line.starts_with("add ")) {
       std::string root(line.substr(4));
       if (std::find(members.begin(), members.end(), root) == members.end())

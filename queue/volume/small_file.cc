@@ -32,6 +32,13 @@ Result<std::string> read_small_file(const std::string& path) {
   return out;
 }
 
+std::string_view next_line(std::string_view& text) {
+  size_t end = text.find('\n');
+  std::string_view line = text.substr(0, end);
+  text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  return line;
+}
+
 Result<void> sync_directory(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return make_error(errno, "open directory " + dir + ": " + std::strerror(errno));

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 
@@ -12,6 +13,9 @@ namespace postcore::volume {
 
 // The whole of a small file (at most 64 KiB are read).
 Result<std::string> read_small_file(const std::string& path);
+
+// The next line of a small file's `text` (without its '\n'), taken off the front.
+std::string_view next_line(std::string_view& text);
 
 // tmp file, fsync, rename, fsync of the directory: a reader finds the old text or the new
 // one, never part of either, also after a crash.

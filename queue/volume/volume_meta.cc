@@ -6,19 +6,12 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "queue/volume/small_file.h"
 
 namespace postcore::volume {
 namespace {
 
 constexpr std::string_view kMetaMagic = "postcore-volume 1";
-
-// The next line of `text` (without its '\n'), taken off the front.
-std::string_view next_line(std::string_view& text) {
-  size_t end = text.find('\n');
-  std::string_view line = text.substr(0, end);
-  text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-  return line;
-}
 
 }  // namespace
 

@@ -6,20 +6,9 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "queue/volume/small_file.h"
 
 namespace postcore::volume {
-namespace {
-
-// The next line of `text` (without its '\n'), taken off the front.
-std::string_view next_line(std::string_view& text) {
-  size_t end = text.find('\n');
-  std::string_view line = text.substr(0, end);
-  text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-  return line;
-}
-
-}  // namespace
-
 std::string_view to_string(MemberState state) {
   switch (state) {
     case MemberState::healthy:
