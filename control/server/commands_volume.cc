@@ -81,7 +81,7 @@ void ControlCommands::add_volume_commands() {
     if (!found) return found.error();
     if (found->state == volume::MemberState::healthy)
       return make_error(EINVAL, found->root + " is healthy: there is nothing to rebuild");
-    return job_json(jobs_.enqueue("replace", found->root));
+    return job_json(jobs_.enqueue("replace", found->root), jobs_.busy_with());
   });
   // A new member (a directory on another disk) joins empty and is resilvered.
   add("volume.add", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
@@ -92,7 +92,7 @@ void ControlCommands::add_volume_commands() {
     const std::string root = (*member)[0] == '/' ? *member : data_dir_ + "/" + *member;
     if (auto found = find_member(root); found && found->root == root)
       return make_error(EEXIST, root + " is a member already");
-    return job_json(jobs_.enqueue("add", root));
+    return job_json(jobs_.enqueue("add", root), jobs_.busy_with());
   });
   add("volume.remove", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
     auto member = a.string("member");
@@ -100,7 +100,7 @@ void ControlCommands::add_volume_commands() {
     if (auto f = a.finish(); !f) return f.error();
     auto found = find_member(*member);
     if (!found) return found.error();
-    return job_json(jobs_.enqueue("remove", found->root));
+    return job_json(jobs_.enqueue("remove", found->root), jobs_.busy_with());
   });
   add("volume.scrub", false, [this](const store::Actor&, RequestArgs& a) -> Result<json> {
     if (auto f = a.finish(); !f) return f.error();
@@ -113,7 +113,7 @@ void ControlCommands::add_volume_commands() {
                {"mended", scrubbed->mended},
                {"unreadable", scrubbed->unreadable}};
     }
-    json reply = job_json(jobs_.enqueue("scrub", ""));
+    json reply = job_json(jobs_.enqueue("scrub", ""), jobs_.busy_with());
     if (!store.is_null()) reply["store"] = std::move(store);
     return reply;
   });
@@ -124,7 +124,7 @@ void ControlCommands::add_volume_commands() {
     if (!*id) return make_error(EINVAL, "volume.job needs an id");
     auto job = jobs_.find(**id);
     if (!job) return make_error(ENOENT, "no volume job " + std::to_string(**id));
-    return job_json(*job);
+    return job_json(*job, jobs_.busy_with());
   });
   // The dataplane, every 200 ms: its members' states and the jobs it runs in, the next job
   // out (none while it is busy with one).
@@ -137,7 +137,7 @@ void ControlCommands::add_volume_commands() {
     if (!running) return running.error();
     if (auto f = a.finish(); !f) return f.error();
     if (auto r = jobs_.dataplane_status(*status); !r) return r.error();
-    jobs_.dataplane_runs(*running);
+    jobs_.dataplane_runs(*running, *busy);
     if (*busy) return json{{"job", nullptr}};
     auto job = jobs_.take();
     return json{{"job", job ? job_json(*job) : json(nullptr)}};

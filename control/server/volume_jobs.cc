@@ -48,13 +48,13 @@ std::optional<VolumeJob::State> parse_job_state(std::string_view text) {
   return std::nullopt;
 }
 
-nlohmann::json job_json(const VolumeJob& job) {
+nlohmann::json job_json(const VolumeJob& job, uint64_t behind) {
   nlohmann::json out = {{"id", job.id},
                         {"verb", job.verb},
                         {"member", job.member},
                         {"state", to_string(job.state)},
                         {"outcome", job.outcome}};
-  if (job.behind) out["behind"] = job.behind;
+  if (job.state == VolumeJob::State::queued && behind) out["behind"] = behind;
   return out;
 }
 
@@ -66,7 +66,7 @@ const VolumeJob& VolumeJobs::enqueue(const std::string& verb, const std::string&
   while (jobs_.size() >= kHistory && jobs_.front().state != VolumeJob::State::queued &&
          jobs_.front().state != VolumeJob::State::running)
     jobs_.pop_front();
-  jobs_.push_back(VolumeJob{next_id_++, verb, member, VolumeJob::State::queued, {}, running_});
+  jobs_.push_back(VolumeJob{next_id_++, verb, member, VolumeJob::State::queued, {}});
   if (!ids_path_.empty()) {
     if (auto r = volume::write_file_durably(ids_path_, std::to_string(jobs_.back().id) + "\n"); !r)
       log::warning("control", "cannot keep the last volume job id: {}", r.error().message);
@@ -94,10 +94,9 @@ Result<void> VolumeJobs::dataplane_status(const std::string& status_text) {
   return {};
 }
 
-void VolumeJobs::dataplane_runs(const std::vector<uint64_t>& running) {
-  running_ = running.empty() ? 0 : running.front();
+void VolumeJobs::dataplane_runs(const std::vector<uint64_t>& running, bool busy) {
+  busy_with_ = busy && !running.empty() ? running.front() : 0;
   for (VolumeJob& j : jobs_) {
-    if (j.state == VolumeJob::State::queued) j.behind = running_;
     if (j.state != VolumeJob::State::running) continue;
     if (std::find(running.begin(), running.end(), j.id) != running.end()) continue;
     j.state = VolumeJob::State::failed;
@@ -110,8 +109,7 @@ std::optional<VolumeJob> VolumeJobs::take() {
   for (VolumeJob& j : jobs_) {
     if (j.state != VolumeJob::State::queued) continue;
     j.state = VolumeJob::State::running;
-    j.behind = 0;
-    running_ = j.id;
+    busy_with_ = j.id;
     return j;
   }
   return std::nullopt;

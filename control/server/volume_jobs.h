@@ -34,12 +34,12 @@ struct VolumeJob {
   std::string member;  // the member's root; empty for a scrub
   State state = State::queued;
   std::string outcome;  // what the dataplane said when it finished (or why it failed)
-  uint64_t behind = 0;  // queued while the dataplane runs this job
 };
 
 std::string_view to_string(VolumeJob::State state);
 std::optional<VolumeJob::State> parse_job_state(std::string_view text);
-nlohmann::json job_json(const VolumeJob& job);
+// `behind`: the job the dataplane is busy with, named for a queued job that waits for it.
+nlohmann::json job_json(const VolumeJob& job, uint64_t behind = 0);
 
 class VolumeJobs {
  public:
@@ -50,11 +50,13 @@ class VolumeJobs {
   // The same request queued or running already is that job, not a second one.
   const VolumeJob& enqueue(const std::string& verb, const std::string& member);
   std::optional<VolumeJob> find(uint64_t id) const;
+  // The job the dataplane said it is busy with, last time; 0 when it is idle.
+  uint64_t busy_with() const { return busy_with_; }
 
   // The dataplane's side, at each volume.next: its status, and the jobs it is running now
   // (or has finished without having said so yet); any other job marked running is lost.
   Result<void> dataplane_status(const std::string& status_text);
-  void dataplane_runs(const std::vector<uint64_t>& running);
+  void dataplane_runs(const std::vector<uint64_t>& running, bool busy);
   std::optional<VolumeJob> take();  // the oldest queued job, now running
   // Only for a running job, and only from the dataplane that runs it: `verb` and `member`
   // must be the job's.
@@ -72,7 +74,7 @@ class VolumeJobs {
   std::string ids_path_;        // where the last id handed out is kept; empty: nowhere
   std::deque<VolumeJob> jobs_;  // the latest kHistory, oldest first
   uint64_t next_id_ = 1;
-  uint64_t running_ = 0;  // what the dataplane said it runs, last time
+  uint64_t busy_with_ = 0;
   std::optional<std::string> status_text_;
 };
 

@@ -5,7 +5,7 @@
 
 #include <charconv>
 #include <ctime>
-#include <vector>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -41,20 +41,15 @@ struct Remembered {
 std::optional<Remembered> read_remembered(const std::string& path) {
   auto text = volume::read_small_file(path);
   if (!text) return std::nullopt;
-  std::vector<std::string> lines;
-  for (size_t at = 0; at < text->size();) {
-    size_t end = text->find('\n', at);
-    if (end == std::string::npos) end = text->size();
-    lines.push_back(text->substr(at, end - at));
-    at = end + 1;
-  }
-  if (lines.empty() || lines[0].empty()) return std::nullopt;
+  std::string_view rest = *text;
   Remembered r;
-  r.root = lines[0];
-  if (lines.size() >= 3 && (lines[2] == "replace" || lines[2] == "add")) {
-    auto [end, ec] = std::from_chars(lines[1].data(), lines[1].data() + lines[1].size(), r.job);
-    if (ec != std::errc() || end != lines[1].data() + lines[1].size()) r.job = 0;
-    r.verb = lines[2];
+  r.root = volume::next_line(rest);
+  if (r.root.empty()) return std::nullopt;
+  const std::string_view id = volume::next_line(rest), verb = volume::next_line(rest);
+  if (verb == "replace" || verb == "add") {
+    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), r.job);
+    if (ec != std::errc() || end != id.data() + id.size()) r.job = 0;
+    r.verb = verb;
   }
   return r;
 }
@@ -92,7 +87,7 @@ void VolumeMaintenance::poll() {
   if (!resume_checked_) {
     // A resilver that a stop interrupted goes on, under the job that asked for it.
     resume_checked_ = true;
-    if (auto remembered = read_remembered(data_dir_ + "/volume.resilver")) {
+    if (auto remembered = read_remembered(remembered_path())) {
       log::info("volume", "resuming the resilver of {}", remembered->root);
       start_resilver({remembered->job, remembered->verb, remembered->root});
     }
@@ -205,7 +200,7 @@ void VolumeMaintenance::start(const Job& job, std::function<Outcome()> work) {
 void VolumeMaintenance::start_resilver(const Job& job) {
   const std::string& root = job.member;
   std::optional<size_t> index = set_->member_index(root);
-  const std::string remembered = data_dir_ + "/volume.resilver";
+  const std::string remembered = remembered_path();
   if (!index || set_->healthy(*index)) {
     const std::string why = index ? "it is healthy already" : "not a member of the volume set";
     log::warning("volume", "resilver of {}: {}", root, why);
@@ -229,7 +224,7 @@ VolumeMaintenance::Outcome VolumeMaintenance::remove(const std::string& root) {
     log::error("volume", "removing {}: {}", root, r.error().message);
     return {false, "cannot remove " + root + ": " + r.error().message};
   }
-  const std::string remembered = data_dir_ + "/volume.resilver";
+  const std::string remembered = remembered_path();
   if (auto resilvering = read_remembered(remembered); resilvering && resilvering->root == root)
     ::unlink(remembered.c_str());
   return {true, root + " removed from the set"};
@@ -279,12 +274,12 @@ VolumeMaintenance::Outcome VolumeMaintenance::resilver(size_t member) {
         root, utc_now(), started, r->files, r->bytes_read, r->bytes_written, r->removed,
         r->from_other_copy, r->damaged.size());
     for (const std::string& problem : r->damaged) log::error("volume", "resilver: {}", problem);
-    ::unlink((data_dir_ + "/volume.resilver").c_str());
+    ::unlink(remembered_path().c_str());
   } else if (stop_) {
     state = fmt::format("{}: interrupted at {}; it resumes at the next start", root, utc_now());
   } else {
     state = fmt::format("{}: failed at {}: {}", root, utc_now(), r.error().message);
-    ::unlink((data_dir_ + "/volume.resilver").c_str());
+    ::unlink(remembered_path().c_str());
   }
   log::info("volume", "resilver {}", state);
   set_->set_activity("resilver", state);

@@ -65,6 +65,7 @@ class VolumeMaintenance {
   Outcome remove(const std::string& root);
   Outcome scrub();
   Outcome resilver(size_t member);
+  std::string remembered_path() const { return data_dir_ + "/volume.resilver"; }
 
   std::shared_ptr<volume::VolumeSet> set_;
   const std::string data_dir_;

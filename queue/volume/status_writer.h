@@ -2,8 +2,8 @@
 // thread of its own, so that a change of state (a member failing on a reactor, a repaired
 // read, a resilver's progress) never waits on the file system under the set's lock.
 // publish() hands over the newest texts and returns; the thread writes the newest pair it
-// finds with write-then-rename (fsynced), skipping any it never reached. flush() waits
-// until what was published last is written.
+// finds with write-then-rename (fsynced), skipping any it never reached. write_now() writes
+// on the caller's thread, after whatever was published before.
 //
 // Threads: publish() and flush() from any thread; the writing on its own.
 #pragma once
@@ -27,11 +27,11 @@ class StatusWriter {
   StatusWriter& operator=(const StatusWriter&) = delete;
 
   void publish(std::string status, std::string metrics);
-  void flush();
   // Writes them on the caller's thread, now (after anything published before).
   void write_now(const std::string& status, const std::string& metrics);
 
  private:
+  void flush();  // waits until what was published last is written
   void run();
   void write(const std::string& status, const std::string& metrics);
 

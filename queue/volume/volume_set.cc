@@ -431,8 +431,4 @@ void VolumeSet::write_status_in_background() {
   status_in_background_ = true;
 }
 
-void VolumeSet::flush_status() {
-  status_writer_.flush();
-}
-
 }  // namespace postcore::volume

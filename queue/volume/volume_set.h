@@ -112,9 +112,7 @@ class VolumeSet {
   // change returns, until its owner has started and calls write_status_in_background():
   // from then on a thread of its own writes it (status_writer.h), so that no state change,
   // repaired read or resilver progress waits on the file system under the set's lock.
-  // flush_status() returns once the file holds the latest state.
   void write_status_in_background();
-  void flush_status();
 
   // The same in Prometheus' text format (what node_exporter's textfile collector reads),
   // kept beside the status file: DATA/volume.prom for DATA/volume.status.

@@ -131,6 +131,25 @@ TEST_F(VolumeJobsTest, IdsGoOnAcrossRestartsSoAnOldReportNeverLandsOnANewJob) {
   EXPECT_EQ(ok("volume.job", {{"id", scrub["id"]}})["state"], "queued");
 }
 
+// An idle dataplane may still list a job it finished and has not reported yet: a queued job
+// is behind nothing then, and is handed out.
+TEST_F(VolumeJobsTest, AJobIsBehindOnlyWhatTheDataplaneIsBusyWith) {
+  next();
+  json scrub = ok("volume.scrub");
+  EXPECT_EQ(next()["job"]["id"], scrub["id"]);
+  json replace = ok("volume.replace", {{"member", "disk2"}});
+  EXPECT_EQ(replace["behind"], scrub["id"]);  // taken a moment ago: the dataplane runs it
+  EXPECT_EQ(next(json::array({scrub["id"]}), true)["job"], nullptr);
+  EXPECT_EQ(ok("volume.job", {{"id", replace["id"]}})["behind"], scrub["id"]);
+  // Finished, not yet reported, not busy: the replace is next, and waits for nothing.
+  json taken = next(json::array({scrub["id"]}), false)["job"];
+  EXPECT_EQ(taken["id"], replace["id"]);
+  json remove = ok("volume.remove", {{"member", "disk1"}});
+  EXPECT_EQ(remove["behind"], replace["id"]);
+  next(json::array({replace["id"]}), false);  // idle again, the replace's report on its way
+  EXPECT_FALSE(ok("volume.job", {{"id", remove["id"]}}).contains("behind"));
+}
+
 TEST_F(VolumeJobsTest, WhatTheDataplaneSendsIsDecodedStrictly) {
   auto bad = run("volume.next", {{"status", "member zero healthy\n"}});
   ASSERT_FALSE(bad.ok());

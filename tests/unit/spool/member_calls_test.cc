@@ -222,7 +222,6 @@ TEST_F(BoundedSyncCalls, AReadThatNeverAnswersDegradesTheMemberAndAnotherServesI
 }
 
 TEST_F(BoundedSyncCalls, AnOpenThatAnswersLateLeavesNoDescriptorBehind) {
-  set_->flush_status();  // no status file open on the writer's thread while counting
   const size_t before = open_descriptors();
   disk_->stop();
   auto fd = io_->open(dir_ + "/logical/late", O_RDWR | O_CREAT, 0640);

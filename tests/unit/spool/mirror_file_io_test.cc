@@ -78,7 +78,6 @@ TEST_F(MirrorTest, DeviceErrorsTakeAMemberOutAndTheSetGoesOn) {
     EXPECT_NE(
         read_text(roots_[1] + "/volume.meta").find("generation " + std::to_string(generation)),
         std::string::npos);
-    set_->flush_status();
     EXPECT_NE(read_text(dir_ + "/status").find("member 1 degraded"), std::string::npos);
     // Later writes go to member 0 alone.
     const uint64_t writes = fake_.counters().writes;
@@ -254,13 +253,11 @@ TEST_F(MirrorTest, StateIsExportedAsPrometheusMetricsBesideTheStatus) {
     return name + "{set=\"" + logical + "\"" + labels + "} " + value + "\n";
   };
   auto member = [&](size_t m) { return ",member=\"" + roots_[m] + "\""; };
-  set_->flush_status();
   std::string text = read_text(dir_ + "/status.prom");
   EXPECT_NE(text.find(line("postcore_volume_members_healthy", "", "2")), std::string::npos) << text;
   EXPECT_NE(text.find("# TYPE postcore_volume_member_errors_total counter\n"), std::string::npos);
   set_->count_error(1);
   set_->fail(1, EIO, "test");
-  set_->flush_status();
   text = read_text(dir_ + "/status.prom");
   EXPECT_EQ(text, set_->metrics_text());
   EXPECT_NE(text.find(line("postcore_volume_members_healthy", "", "1")), std::string::npos);
