@@ -35,8 +35,9 @@ struct Core::State {
         file_io(reactor),
         volume_io(
             std::move(volumes), file_io,
-            [this](std::function<void()> fn) { reactor.post(std::move(fn)); },
-            p.volumes.io_timeout),
+            [this](std::function<void()> fn) { reactor.post(std::move(fn)); }, p.volumes.io_timeout,
+            // From the volume keeper's thread: Reactor::post is for any thread.
+            [this](std::function<void()> fn) { reactor.post(std::move(fn)); }),
         spool(volume_io, spool::ShardOptions{fmt::format("{}/spool/shard-{:03}", p.data_dir, index),
                                              static_cast<uint16_t>(index), p.spool.segment_size,
                                              static_cast<size_t>(p.spool.write_buffer)}),
@@ -191,7 +192,7 @@ void Core::run(std::promise<Result<void>> started) {
       s->spool.seal_active();
       return false;
     }
-    return s->spool_idle() && s->file_io.in_flight() == 0;
+    return s->spool_idle() && s->file_io.in_flight() == 0 && s->volume_io.waiting_on_keeper() == 0;
   });
   state_.store(s, std::memory_order_release);
   started.set_value(Result<void>());

@@ -13,8 +13,10 @@ namespace postcore::volume {
 
 struct MirroredFileIo::AsyncOp {
   IoCallback done;
-  int success = 0;  // what the caller is told when some member succeeded
-  size_t pending = 0;
+  int success = 0;     // what the caller is told when some member succeeded
+  size_t pending = 0;  // members that have not answered
+  size_t failing = 0;  // failures handed to the keeper, not yet recorded
+  bool finished = false;
   std::bitset<kMaxVolumeMembers> waiting;    // per member: issued, not yet answered
   std::bitset<kMaxVolumeMembers> succeeded;  // per member: answered success while healthy
   std::chrono::steady_clock::time_point issued;
@@ -56,19 +58,41 @@ std::shared_ptr<MirroredFileIo::AsyncOp> MirroredFileIo::start_async(Handle* h, 
 }
 
 // Member `m`'s final answer to `op` (a late answer after a timeout is ignored): an error
-// degrades it; the caller hears once every member answered. It succeeds only when a member
-// that did it is still healthy then: a member that answered success and was taken out
-// before the last answer (by this failure or another) holds nothing anyone will read.
-// set_->fail() returns once the members still in are at the generation that excludes the
-// failed one, so no success is reported before that generation is durable.
+// takes it out of the set; the caller hears once every member answered and every failure
+// is recorded. It succeeds only when a member that did it is still healthy then: a member
+// that answered success and was taken out before (by this failure or another) holds
+// nothing anyone will read. A failure is recorded (VolumeSet::fail) once the members still
+// in are at the generation that excludes the failed one, so no success is reported before
+// that generation is durable.
 void MirroredFileIo::answer(const std::shared_ptr<AsyncOp>& op, size_t m, int error) {
   if (!op->waiting[m]) return;
   op->waiting[m] = false;
-  if (error != 0)
+  op->pending--;
+  if (error == 0) {
+    if (set_->healthy(m)) op->succeeded[m] = true;
+  } else if (!from_keeper_) {
     set_->fail(m, error, op->what());
-  else if (set_->healthy(m))
-    op->succeeded[m] = true;
-  if (--op->pending > 0) return;
+  } else {
+    // The keeper writes the metas; this thread goes on and hears back through from_keeper_.
+    op->failing++;
+    waiting_on_keeper_++;
+    set_->fail_then(m, error, op->what(),
+                    [post = from_keeper_, alive = std::weak_ptr<MirroredFileIo*>(alive_), op] {
+                      post([alive, op] {
+                        auto self = alive.lock();
+                        if (!self) return;
+                        op->failing--;
+                        (*self)->waiting_on_keeper_--;
+                        (*self)->finish(op);
+                      });
+                    });
+  }
+  finish(op);
+}
+
+void MirroredFileIo::finish(const std::shared_ptr<AsyncOp>& op) {
+  if (op->pending > 0 || op->failing > 0 || op->finished) return;
+  op->finished = true;
   set_->changes_end(op->epoch);
   bool held = false;
   for (size_t k = 0; k < set_->size(); k++) held = held || (op->succeeded[k] && set_->healthy(k));

@@ -53,14 +53,18 @@ class ChangeInFlight {
 }  // namespace
 
 MirroredFileIo::MirroredFileIo(std::shared_ptr<VolumeSet> set, FileIo& under, Defer defer,
-                               std::chrono::milliseconds timeout)
+                               std::chrono::milliseconds timeout, Defer from_keeper)
     : set_(std::move(set)),
       under_(under),
       threaded_(under.calls_run_on_any_thread()),
       defer_(std::move(defer)),
+      from_keeper_(std::move(from_keeper)),
       timeout_(timeout) {}
 
 MirroredFileIo::~MirroredFileIo() {
+  alive_.reset();
+  // No task of the keeper's may call from_keeper_ once the thread it posts to is gone.
+  if (from_keeper_) set_->settle();
   for (size_t fd = 0; fd < handles_.size(); fd++)
     if (handles_[fd]) (void)close(static_cast<int>(fd));
 }

@@ -36,8 +36,14 @@ class MirroredFileIo final : public FileIo {
   using Defer = std::function<void(std::function<void()>)>;
 
   // `timeout`: how long a member may take to answer a write or datasync (see tick()).
+  // `from_keeper`, when given, runs a function on this instance's thread and may be called
+  // from any thread (Reactor::post): a member failure that a write or datasync finds is then
+  // handed to the set's keeper (VolumeSet::fail_then) while this thread goes on, and the
+  // operation is answered once the keeper has recorded it. Without it (tools, tests) this
+  // thread waits for the keeper.
   MirroredFileIo(std::shared_ptr<VolumeSet> set, FileIo& under, Defer defer,
-                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                 std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                 Defer from_keeper = nullptr);
   ~MirroredFileIo() override;
 
   Result<int> open(const std::string& path, int flags, mode_t mode) override;
@@ -71,6 +77,8 @@ class MirroredFileIo final : public FileIo {
                               const Check& good) override;
 
   const VolumeSet& set() const { return *set_; }
+  // Writes and datasyncs waiting for the keeper to record a member's failure.
+  size_t waiting_on_keeper() const { return waiting_on_keeper_; }
 
   // Called now and then (every second) on this instance's thread: a member that has not
   // answered a write or datasync within the timeout (a disk that stopped answering, a
@@ -122,6 +130,7 @@ class MirroredFileIo final : public FileIo {
   // or EBADF for a bad descriptor, from outside this call) when there is none.
   std::shared_ptr<AsyncOp> start_async(Handle* h, IoCallback done, int success, const char* what);
   void answer(const std::shared_ptr<AsyncOp>& op, size_t m, int error);
+  void finish(const std::shared_ptr<AsyncOp>& op);  // once nothing is left to wait for
   void write_member(const std::shared_ptr<AsyncOp>& op, size_t m, int fd, uint64_t offset,
                     const char* data, size_t len);
 
@@ -130,6 +139,11 @@ class MirroredFileIo final : public FileIo {
   const bool threaded_;  // under_'s calls may run on the members' threads
   MemberCalls member_calls_;
   Defer defer_;
+  Defer from_keeper_;
+  size_t waiting_on_keeper_ = 0;
+  // Dropped first thing in the destructor: an answer from the keeper that arrives after
+  // that finds it gone and does nothing.
+  std::shared_ptr<MirroredFileIo*> alive_ = std::make_shared<MirroredFileIo*>(this);
   std::vector<std::unique_ptr<Handle>> handles_;  // index = fd handed out
   std::vector<int> free_handles_;
   size_t next_reader_ = 0;

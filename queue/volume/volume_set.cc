@@ -55,6 +55,7 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
                       fmt::format("a volume set has at most {} members", kMaxVolumeMembers));
   std::shared_ptr<VolumeSet> set(
       new VolumeSet(std::move(logical_root), std::move(member_roots), std::move(status_path)));
+  // Nobody else sees the set yet, its keeper included: the members are read and set here.
   std::lock_guard lock(set->mutex_);
   std::vector<std::optional<VolumeMeta>> metas(set->members_.size());
   for (size_t i = 0; i < set->members_.size(); i++) {
@@ -96,6 +97,8 @@ Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
       if (auto r = set->write_meta(i, 1); !r) {
         m.state = MemberState::stale;
         m.reason = r.error().message;
+      } else {
+        m.generation = 1;
       }
     }
   } else {
@@ -153,48 +156,61 @@ size_t VolumeSet::healthy_count() const {
   return n;
 }
 
-Result<void> VolumeSet::write_meta(size_t i, uint64_t generation) {
-  Member& m = members_[i];
+Result<void> VolumeSet::write_meta(size_t i, uint64_t generation) const {
   VolumeMeta meta{set_id_, static_cast<uint32_t>(i), generation};
-  if (auto r = write_file_durably(m.root + "/" + kVolumeMetaName, format_volume_meta(meta)); !r)
-    return r;
-  m.generation = generation;
-  return {};
+  return write_file_durably(members_[i].root + "/" + kVolumeMetaName, format_volume_meta(meta));
+}
+
+void VolumeSet::degrade(Member& m, std::string reason) {
+  {
+    std::lock_guard lock(mutex_);
+    m.state = MemberState::degraded;
+    m.reason = std::move(reason);
+  }
+  m.errors.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Moves every healthy member to generation `next` (default: the one after the set's); a
 // member whose meta cannot be written is degraded. The set takes `next` when some member
-// holds it. Caller holds mutex_.
+// holds it. Each meta is written with no lock held.
 void VolumeSet::raise_generation(std::optional<uint64_t> next_generation) {
   const uint64_t next = next_generation.value_or(generation_ + 1);
   for (size_t j = 0; j < members_.size(); j++) {
     Member& other = members_[j];
     if (other.state != MemberState::healthy || other.generation == next) continue;
     if (auto r = write_meta(j, next); !r) {
-      other.state = MemberState::degraded;
-      other.errors++;
-      other.reason = "cannot raise the generation: " + r.error().message;
+      degrade(other, "cannot raise the generation: " + r.error().message);
       other.healthy.store(false, std::memory_order_release);
       other.writable.store(false, std::memory_order_release);
       other.incarnation.fetch_add(1, std::memory_order_acq_rel);
       log::error("volume", "member {} degraded ({})", other.root, other.reason);
       continue;
     }
+    std::lock_guard lock(mutex_);
+    other.generation = next;
     generation_ = next;
   }
 }
 
 void VolumeSet::fail(size_t i, int error, const std::string& what) {
-  std::lock_guard lock(mutex_);
+  keeper_.call([&] { take_out(i, error, what); });
+}
+
+void VolumeSet::fail_then(size_t i, int error, std::string what, std::function<void()> done) {
+  keeper_.post([this, i, error, what = std::move(what), done = std::move(done)] {
+    take_out(i, error, what);
+    done();
+  });
+}
+
+void VolumeSet::take_out(size_t i, int error, const std::string& what) {
   Member& m = members_[i];
   if (m.state != MemberState::healthy && m.state != MemberState::resilvering) return;
   const bool was_healthy = m.state == MemberState::healthy;
-  m.state = MemberState::degraded;
-  m.errors++;
-  m.reason = what + ": " + std::strerror(error);
+  degrade(m, what + ": " + std::strerror(error));
   if (was_healthy) {
     // The members still in move to a new generation while this one still takes every
-    // write (other cores see it healthy until the stores below), so nothing is
+    // write (every core sees it healthy until the stores below), so nothing is
     // acknowledged without it before their metas exclude it: it can never be mistaken for
     // a current copy. (A member being rebuilt was never trusted: no new generation.)
     raise_generation();
@@ -223,7 +239,10 @@ void VolumeSet::check() {
     const std::string probe =
         healthy(i) ? members_[i].root + "/" + kVolumeMetaName : members_[i].root;
     struct stat st;
-    if (::stat(probe.c_str(), &st) != 0) fail(i, errno, "member directory check (" + probe + ")");
+    if (::stat(probe.c_str(), &st) != 0) {
+      const int error = errno;
+      fail(i, error, "member directory check (" + probe + ")");
+    }
   }
 }
 
@@ -235,7 +254,10 @@ std::optional<size_t> VolumeSet::member_index(const std::string& root) const {
 }
 
 Result<size_t> VolumeSet::add_member(const std::string& root) {
-  std::lock_guard lock(mutex_);
+  return on_keeper([&] { return add_now(root); });
+}
+
+Result<size_t> VolumeSet::add_now(const std::string& root) {
   std::optional<size_t> slot;
   for (size_t i = 0; i < members_.size(); i++) {
     if (members_[i].state == MemberState::absent) {
@@ -247,27 +269,37 @@ Result<size_t> VolumeSet::add_member(const std::string& root) {
   if (!slot)
     return make_error(ENOSPC, fmt::format("the set has {} members already", kMaxVolumeMembers));
   if (auto made = create_directories_durably(root); !made) return made.error();
-  // Only this thread touches an absent slot's root; the others look at a slot once it is
+  // Threads other than the keeper read an absent slot's root under the lock, or once it is
   // writable, which it becomes later (begin_resilver) with a release store.
   Member& m = members_[*slot];
-  m.root = root;
-  m.generation = 0;
-  m.errors = m.repaired = 0;
-  m.state = MemberState::stale;
-  m.reason = "added: holds nothing yet";
+  {
+    std::lock_guard lock(mutex_);
+    m.root = root;
+    m.generation = 0;
+    m.state = MemberState::stale;
+    m.reason = "added: holds nothing yet";
+  }
+  m.errors.store(0, std::memory_order_relaxed);
+  m.repaired.store(0, std::memory_order_relaxed);
   log::info("volume", "member {} added to the set", root);
   write_status();
   return *slot;
 }
 
 Result<void> VolumeSet::remove_member(size_t i) {
-  std::lock_guard lock(mutex_);
+  return on_keeper([&] { return remove_now(i); });
+}
+
+Result<void> VolumeSet::remove_now(size_t i) {
   Member& m = members_[i];
   if (m.state == MemberState::absent) return make_error(ENOENT, "no such member");
   if (m.state == MemberState::healthy && healthy_count() == 1)
     return make_error(EBUSY, m.root + " is the last healthy member");
   const bool was_healthy = m.state == MemberState::healthy;
-  m.state = MemberState::absent;
+  {
+    std::lock_guard lock(mutex_);
+    m.state = MemberState::absent;
+  }
   if (was_healthy) {
     // It holds everything until now: the others move on, before it stops taking writes,
     // so it can never pass for current.
@@ -283,13 +315,19 @@ Result<void> VolumeSet::remove_member(size_t i) {
 }
 
 Result<uint64_t> VolumeSet::begin_resilver(size_t i) {
-  std::lock_guard lock(mutex_);
+  return on_keeper([&] { return begin_resilver_now(i); });
+}
+
+Result<uint64_t> VolumeSet::begin_resilver_now(size_t i) {
   Member& m = members_[i];
   if (m.state == MemberState::healthy || m.state == MemberState::resilvering)
     return make_error(EINVAL, m.root + " is " + std::string(to_string(m.state)));
   if (auto made = create_directories_durably(m.root); !made) return made.error();
-  m.state = MemberState::resilvering;
-  m.reason = "being rebuilt from the healthy members";
+  {
+    std::lock_guard lock(mutex_);
+    m.state = MemberState::resilvering;
+    m.reason = "being rebuilt from the healthy members";
+  }
   m.incarnation.fetch_add(1, std::memory_order_acq_rel);
   m.writable.store(true, std::memory_order_release);
   const uint64_t epoch = epoch_.fetch_add(1) + 1;  // seq_cst: see changes_begin
@@ -330,7 +368,10 @@ bool VolumeSet::drained_before(uint64_t epoch, std::chrono::milliseconds timeout
 }
 
 Result<void> VolumeSet::finish_resilver(size_t i) {
-  std::lock_guard lock(mutex_);
+  return on_keeper([&] { return finish_resilver_now(i); });
+}
+
+Result<void> VolumeSet::finish_resilver_now(size_t i) {
   Member& m = members_[i];
   if (m.state != MemberState::resilvering)
     return make_error(EINVAL, m.root + " is no longer resilvering (" + m.reason + ")");
@@ -340,23 +381,27 @@ Result<void> VolumeSet::finish_resilver(size_t i) {
   // never newer than members that hold everything.
   const uint64_t next = generation_ + 1;
   raise_generation(next);
-  if (healthy_count() == 0) {
-    m.state = MemberState::degraded;
-    m.reason = "no healthy member left to join";
+  Result<void> joined;
+  if (healthy_count() == 0)
+    joined = make_error(EIO, m.root + ": no healthy member left to join");
+  else if (auto r = write_meta(i, next); !r)
+    joined = make_error(r.error().code, "cannot write its meta: " + r.error().message);
+  if (!joined) {
+    degrade(m, joined.error().message);
     m.writable.store(false, std::memory_order_release);
+    m.incarnation.fetch_add(1, std::memory_order_acq_rel);
+    epoch_.fetch_add(1, std::memory_order_acq_rel);
+    log::error("volume", "member {}: resilver not finished ({})", m.root, m.reason);
     write_status();
-    return make_error(EIO, m.root + ": no healthy member left to join");
+    return joined;
   }
-  if (auto r = write_meta(i, next); !r) {
-    m.state = MemberState::degraded;
-    m.reason = "cannot write its meta: " + r.error().message;
-    m.writable.store(false, std::memory_order_release);
-    write_status();
-    return r;
+  {
+    std::lock_guard lock(mutex_);
+    generation_ = next;
+    m.generation = next;
+    m.state = MemberState::healthy;
+    m.reason.clear();
   }
-  generation_ = next;
-  m.state = MemberState::healthy;
-  m.reason.clear();
   m.healthy.store(true, std::memory_order_release);
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   log::info("volume", "member {}: resilvered, healthy at generation {}", m.root, next);
@@ -365,20 +410,22 @@ Result<void> VolumeSet::finish_resilver(size_t i) {
 }
 
 void VolumeSet::set_activity(const std::string& activity, std::string state) {
-  std::lock_guard lock(mutex_);
-  activities_[activity] = std::move(state);
-  write_status();
+  keeper_.call([&] {
+    {
+      std::lock_guard lock(mutex_);
+      activities_[activity] = std::move(state);
+    }
+    write_status();
+  });
 }
 
 void VolumeSet::count_error(size_t i) {
-  std::lock_guard lock(mutex_);
-  members_[i].errors++;
+  members_[i].errors.fetch_add(1, std::memory_order_relaxed);
 }
 
 void VolumeSet::count_repair(size_t i) {
-  std::lock_guard lock(mutex_);
-  members_[i].repaired++;
-  write_status();
+  members_[i].repaired.fetch_add(1, std::memory_order_relaxed);
+  keeper_.post([this] { write_status(); });
 }
 
 std::vector<MemberStatus> VolumeSet::status() const {
@@ -391,7 +438,8 @@ std::vector<MemberStatus> VolumeSet::status_locked() const {
   for (size_t i = 0; i < members_.size(); i++) {
     const Member& m = members_[i];
     if (m.state == MemberState::absent) continue;
-    out.push_back({i, m.root, m.state, m.generation, m.errors, m.repaired, m.reason});
+    out.push_back({i, m.root, m.state, m.generation, m.errors.load(std::memory_order_relaxed),
+                   m.repaired.load(std::memory_order_relaxed), m.reason});
   }
   return out;
 }
@@ -427,8 +475,7 @@ void VolumeSet::write_status() {
 }
 
 void VolumeSet::write_status_in_background() {
-  std::lock_guard lock(mutex_);
-  status_in_background_ = true;
+  keeper_.call([this] { status_in_background_ = true; });
 }
 
 }  // namespace postcore::volume

@@ -9,7 +9,15 @@
 // never trusted again until it is rebuilt from the others. A member without a meta beside
 // members with one is new and empty, and is not trusted either.
 //
-// Threads: every method may be called from any thread.
+// Threads: every method may be called from any thread. Member state has one owner, the
+// set's keeper thread (keeper.h): every change (fail, begin/finish_resilver, add/remove,
+// set_activity) is a task there, run in the order handed over, and the fsyncs of the
+// members' metas happen there. Callers that may block (the maintenance and control
+// threads, the synchronous calls of a MirroredFileIo) wait for their task; a reactor hands
+// a failure over with fail_then() and goes on. What the hot path reads (healthy, writable,
+// epoch, incarnation) is published in atomics; the rest is read under a lock that the
+// keeper takes only to publish what it changed, never across I/O, so a status query
+// answers while the keeper waits on a slow disk.
 #pragma once
 
 #include <array>
@@ -17,6 +25,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +34,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "queue/volume/keeper.h"
 #include "queue/volume/member_edits.h"
 #include "queue/volume/status_writer.h"
 #include "queue/volume/volume_meta.h"
@@ -63,8 +73,13 @@ class VolumeSet {
 
   // Marks member `i` degraded (out of the set): logs why, raises the generation of the members
   // still in (a member whose meta cannot be written goes out too), rewrites the status. Does
-  // nothing for a member already out.
+  // nothing for a member already out. Returns once that is done (and durable).
   void fail(size_t i, int error, const std::string& what);
+  // The same, handed to the keeper: returns at once, and `done` runs on the keeper's thread
+  // once the failure is recorded (after any handed over before it).
+  void fail_then(size_t i, int error, std::string what, std::function<void()> done);
+  // Waits until every change handed over so far is done.
+  void settle() { keeper_.settle(); }
   // Looks for each healthy member's volume.meta: a member whose directory vanished (or
   // was unmounted) is taken out, although writes to files it had open may still succeed.
   // For a thread that is not a reactor: it waits on the file system.
@@ -111,7 +126,7 @@ class VolumeSet {
   // The status file (and the metrics beside it) is rewritten at every change before the
   // change returns, until its owner has started and calls write_status_in_background():
   // from then on a thread of its own writes it (status_writer.h), so that no state change,
-  // repaired read or resilver progress waits on the file system under the set's lock.
+  // repaired read or resilver progress waits on it.
   void write_status_in_background();
 
   // The same in Prometheus' text format (what node_exporter's textfile collector reads),
@@ -119,35 +134,54 @@ class VolumeSet {
   std::string metrics_text() const;
 
  private:
+  // "Kept": changed only on the keeper's thread, under mutex_; read there freely, anywhere
+  // else under mutex_.
   struct Member {
-    std::string root;
+    std::string root;  // kept; read freely once the member is writable
     std::atomic<bool> healthy{false};
     std::atomic<bool> writable{false};
     std::atomic<uint64_t> incarnation{0};
-    MemberState state = MemberState::healthy;  // guarded by mutex_
-    uint64_t generation = 0;                   // guarded by mutex_
-    uint64_t errors = 0;                       // guarded by mutex_
-    uint64_t repaired = 0;                     // guarded by mutex_
-    std::string reason;                        // guarded by mutex_
+    std::atomic<uint64_t> errors{0};
+    std::atomic<uint64_t> repaired{0};
+    MemberState state = MemberState::healthy;  // kept
+    uint64_t generation = 0;                   // kept
+    std::string reason;                        // kept
   };
 
   VolumeSet(std::string logical_root, std::vector<std::string> roots, std::string status_path);
-  Result<void> write_meta(size_t i, uint64_t generation);  // caller holds mutex_
-  size_t present_count() const;  // members that are not absent; caller holds mutex_
-  void raise_generation(std::optional<uint64_t> next = std::nullopt);  // caller holds mutex_
-  void write_status();  // publishes the status to status_writer_; caller holds mutex_
+
+  // On the keeper's thread (or in open(), before anyone else sees the set).
+  void take_out(size_t i, int error, const std::string& what);
+  Result<size_t> add_now(const std::string& root);
+  Result<void> remove_now(size_t i);
+  Result<uint64_t> begin_resilver_now(size_t i);
+  Result<void> finish_resilver_now(size_t i);
+  Result<void> write_meta(size_t i, uint64_t generation) const;  // the file only
+  void raise_generation(std::optional<uint64_t> next = std::nullopt);
+  void degrade(Member& m, std::string reason);  // takes the lock itself
+  void write_status();                          // hands the status to status_writer_
+  // Runs `task` on the keeper's thread and returns what it returned.
+  template <typename Task>
+  auto on_keeper(Task task) -> decltype(task()) {
+    std::optional<decltype(task())> out;
+    keeper_.call([&] { out.emplace(task()); });
+    return std::move(*out);
+  }
+
+  // On the keeper's thread, or under mutex_.
+  size_t present_count() const;  // members that are not absent
   std::vector<MemberStatus> status_locked() const;
   std::string status_text_locked() const;
   std::string metrics_text_locked() const;
 
   const std::string logical_root_;
   StatusWriter status_writer_;         // DATA/volume.status and .prom
-  bool status_in_background_ = false;  // guarded by mutex_
+  bool status_in_background_ = false;  // the keeper's alone
   std::deque<Member> members_;         // a deque: Member holds an atomic and cannot move
   mutable std::mutex mutex_;
-  std::string set_id_;                             // guarded by mutex_
-  uint64_t generation_ = 0;                        // guarded by mutex_
-  std::map<std::string, std::string> activities_;  // guarded by mutex_
+  std::string set_id_;                             // kept
+  uint64_t generation_ = 0;                        // kept
+  std::map<std::string, std::string> activities_;  // kept
   std::atomic<uint64_t> epoch_{0};
   // changes_begin()'s counts, by epoch modulo their number. drained_before() looks at the
   // half before the epoch it is given, which shares no counter with it or with the epochs
@@ -156,6 +190,7 @@ class VolumeSet {
   // changes, each bounded by io_timeout.
   static constexpr size_t kChangeCounters = 64;
   std::array<std::atomic<int64_t>, kChangeCounters> changes_in_flight_{};
+  Keeper keeper_;  // last: its tasks use everything above, and it stops first
 };
 
 }  // namespace postcore::volume

@@ -227,21 +227,25 @@ TEST_F(MirrorTest, ADatasyncThatEndsWithNoHealthyMemberFails) {
 TEST_F(MirrorTest, AFailingMemberTakesWritesUntilTheOthersExcludeIt) {
   const std::string tmp = roots_[0] + "/volume.meta.tmp";
   ASSERT_EQ(::mkfifo(tmp.c_str(), 0600), 0);
-  std::atomic<pid_t> tid{0};
-  std::thread failing([&] {
-    tid = ::gettid();
-    set_->fail(1, EIO, "test");
-  });
-  auto in_openat = [&] {
-    std::ifstream in("/proc/self/task/" + std::to_string(tid.load()) + "/syscall");
-    long nr = -1;
-    in >> nr;
-    return nr == SYS_openat;
+  std::thread failing([&] { set_->fail(1, EIO, "test"); });
+  // The set's keeper thread writes the metas; it waits in the FIFO's open.
+  auto keeper_in_openat = [] {
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      if (name != "volume-keeper") continue;
+      std::ifstream in(task.path() / "syscall");
+      long nr = -1;
+      in >> nr;
+      if (nr == SYS_openat) return true;
+    }
+    return false;
   };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while ((tid == 0 || !in_openat()) && std::chrono::steady_clock::now() < deadline)
+  while (!keeper_in_openat() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (!in_openat()) {
+  if (!keeper_in_openat()) {
     failing.join();
     FAIL() << "fail() never wrote member 0's meta";
   }

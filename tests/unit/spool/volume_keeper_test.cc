@@ -1,0 +1,197 @@
+// The owner of a volume set's member state: the keeper runs what it is handed in order, on
+// a thread of its own, and a reactor that finds a member failing hands the failure to it and
+// goes on, while the write that found it is answered only once the members still in are
+// durably at the generation that excludes the failed one.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mirror_test_fixture.h"
+#include "queue/volume/keeper.h"
+
+namespace postcore::volume {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Keeper, RunsTasksInOrderOnItsOwnThread) {
+  std::vector<int> ran;
+  std::thread::id where;
+  {
+    Keeper keeper;
+    for (int i = 0; i < 100; i++) keeper.post([&ran, i] { ran.push_back(i); });
+    keeper.call([&] { where = std::this_thread::get_id(); });
+    EXPECT_EQ(ran.size(), 100u);  // call() came after them, and waited
+    EXPECT_NE(where, std::this_thread::get_id());
+    for (int i = 100; i < 200; i++) keeper.post([&ran, i] { ran.push_back(i); });
+  }  // the destructor runs what is still queued
+  ASSERT_EQ(ran.size(), 200u);
+  for (int i = 0; i < 200; i++) EXPECT_EQ(ran[i], i);
+}
+
+TEST(Keeper, ACallFromATaskRunsAtOnce) {
+  Keeper keeper;
+  int order = 0, inner = -1, outer = -1;
+  keeper.call([&] {
+    keeper.call([&] { inner = order++; });  // would wait for itself if it were queued
+    outer = order++;
+  });
+  EXPECT_EQ(inner, 0);
+  EXPECT_EQ(outer, 1);
+}
+
+// What the keeper posts back, for the test's thread to run as a reactor would.
+class Inbox {
+ public:
+  void post(std::function<void()> fn) {
+    std::lock_guard lock(mutex_);
+    fns_.push_back(std::move(fn));
+    cv_.notify_one();
+  }
+  // Runs what arrives until `until` holds; false after 10 s without it.
+  bool run_until(const std::function<bool()>& until) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!until()) {
+      std::unique_lock lock(mutex_);
+      if (!cv_.wait_until(lock, deadline, [&] { return !fns_.empty(); })) return false;
+      auto fn = std::move(fns_.front());
+      fns_.pop_front();
+      lock.unlock();
+      fn();
+    }
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> fns_;
+};
+
+class KeeperMirrorTest : public MirrorTest {
+ protected:
+  void SetUp() override {
+    MirrorTest::SetUp();
+    io_.reset();
+    set_.reset();
+    for (const std::string& root : roots_) std::filesystem::remove_all(root);
+    roots_ = {dir_ + "/m0", dir_ + "/m1", dir_ + "/m2"};
+    open_set();
+    ASSERT_EQ(set_->healthy_count(), 3u);
+    io_ = std::make_unique<MirroredFileIo>(
+        set_, fake_, [this](std::function<void()> fn) { deferred_.push_back(std::move(fn)); }, 30s,
+        [this](std::function<void()> fn) { inbox_.post(std::move(fn)); });
+  }
+  void TearDown() override {
+    if (fifo_reader_ >= 0) ::close(fifo_reader_);
+    MirrorTest::TearDown();
+  }
+  // Lets the keeper's blocked open of the FIFO go on.
+  void unblock_fifo(const std::string& fifo) {
+    if (fifo_reader_ < 0) fifo_reader_ = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  }
+
+  Inbox inbox_;
+  int fifo_reader_ = -1;
+};
+
+// Member 2 fails a write while member 0's meta cannot be written until someone reads its
+// FIFO (a disk that takes its time): the core's completions go on, other writes are
+// answered meanwhile, and the failed write is answered only after the keeper has moved
+// member 1 to the new generation.
+TEST_F(KeeperMirrorTest, AFailureIsRecordedByTheKeeperWhileTheCoreGoesOn) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto first = io_->open(logical("first"), O_RDWR | O_CREAT, 0640);
+  auto second = io_->open(logical("second"), O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE(io_->sync_dir(dir_ + "/logical").ok());
+  const uint64_t generation = set_->generation();
+  const std::string fifo = roots_[0] + "/volume.meta.tmp";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+
+  fake_.inject(FakeFileIo::Fault::eio_on_write, 1, "/m2/");
+  int wrote = 1;
+  std::string meta_when_answered;
+  io_->write(*first, 0, "waiting", 7, [&](int r) {
+    wrote = r;
+    meta_when_answered = read_text(roots_[1] + "/volume.meta");
+  });
+  auto completions = std::async(std::launch::async, [&] { fake_.run_pending(); });
+  const bool went_on = completions.wait_for(5s) == std::future_status::ready;
+  if (!went_on) unblock_fifo(fifo);  // the core waited on the keeper: let it end
+  completions.get();
+  ASSERT_TRUE(went_on) << "the core's completions waited for the keeper";
+  EXPECT_EQ(wrote, 1);  // not answered before the failure is recorded
+  EXPECT_EQ(io_->waiting_on_keeper(), 1u);
+
+  // The core serves other writes meanwhile: every member still takes them.
+  int wrote_second = 1;
+  io_->write(*second, 0, "other", 5, [&](int r) { wrote_second = r; });
+  fake_.run_pending();
+  EXPECT_EQ(wrote_second, 5);
+  EXPECT_EQ(fake_.contents(member(2, "second")), "other");
+  EXPECT_EQ(wrote, 1);
+
+  unblock_fifo(fifo);
+  ASSERT_TRUE(inbox_.run_until([&] { return wrote != 1; }));
+  EXPECT_EQ(wrote, 7);  // member 1 holds it and is healthy
+  EXPECT_NE(meta_when_answered.find("generation " + std::to_string(generation + 1)),
+            std::string::npos)
+      << meta_when_answered;
+  EXPECT_EQ(io_->waiting_on_keeper(), 0u);
+  EXPECT_FALSE(set_->healthy(2));
+  EXPECT_FALSE(set_->healthy(0));  // a FIFO cannot be fsynced: its meta could not be raised
+  EXPECT_TRUE(set_->healthy(1));
+  auto status = set_->status();
+  EXPECT_NE(status[0].reason.find("cannot raise the generation"), std::string::npos)
+      << status[0].reason;
+  EXPECT_NE(status[2].reason.find("write to"), std::string::npos) << status[2].reason;
+}
+
+// A failure the keeper records fails the write when no member that did it is left.
+TEST_F(KeeperMirrorTest, AWriteAnsweredAfterTheKeeperSeesNoMemberLeftFails) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(fd.ok());
+  ASSERT_TRUE(io_->sync_dir(dir_ + "/logical").ok());
+  fake_.inject(FakeFileIo::Fault::eio_on_write, 3);
+  int wrote = 1;
+  io_->write(*fd, 0, "lost", 4, [&](int r) { wrote = r; });
+  fake_.run_pending();
+  ASSERT_TRUE(inbox_.run_until([&] { return wrote != 1; }));
+  EXPECT_EQ(wrote, -EIO);
+  EXPECT_EQ(set_->healthy_count(), 0u);
+}
+
+// An instance destroyed while the keeper still holds one of its failures is not called
+// back: the keeper is waited for, and its answer finds the instance gone.
+TEST_F(KeeperMirrorTest, AnInstanceGoneBeforeTheKeeperAnswersIsNotCalledBack) {
+  ASSERT_TRUE(io_->mkdir(dir_ + "/logical").ok());
+  auto fd = io_->open(logical("f"), O_RDWR | O_CREAT, 0640);
+  ASSERT_TRUE(fd.ok());
+  ASSERT_TRUE(io_->sync_dir(dir_ + "/logical").ok());
+  fake_.inject(FakeFileIo::Fault::eio_on_write, 1, "/m1/");
+  int calls = 0;
+  io_->write(*fd, 0, "x", 1, [&](int) { calls++; });
+  fake_.run_pending();
+  io_.reset();  // waits for the keeper
+  bool ran = false;
+  inbox_.post([&] { ran = true; });
+  EXPECT_TRUE(inbox_.run_until([&] { return ran; }));  // the keeper's answer ran before it
+  EXPECT_EQ(calls, 0);
+  EXPECT_FALSE(set_->healthy(1));
+}
+
+}  // namespace
+}  // namespace postcore::volume
