@@ -200,8 +200,23 @@ bool get_bool(const toml::node& n, std::string_view what) {
 }
 
 void decode_auth(const toml::table& t, AuthSettings& s) {
-  reject_unknown_keys(t, {"verify_threads", "verify_queue", "rehash_on_login", "plaintext"},
-                      "[auth]");
+  reject_unknown_keys(
+      t,
+      {"verify_threads", "verify_queue", "rehash_on_login", "plaintext", "failures_before_delay",
+       "max_login_delay_ms", "failures_before_refusal", "failure_memory_seconds", "tracked_logins"},
+      "[auth]");
+  if (auto n = t.get("failures_before_delay"))
+    s.failures_before_delay =
+        static_cast<uint32_t>(get_int(*n, "failures_before_delay", 1, 1000000));
+  if (auto n = t.get("max_login_delay_ms"))
+    s.max_login_delay = std::chrono::milliseconds(get_int(*n, "max_login_delay_ms", 0, 600000));
+  if (auto n = t.get("failures_before_refusal"))
+    s.failures_before_refusal =
+        static_cast<uint32_t>(get_int(*n, "failures_before_refusal", 1, 1000000));
+  if (auto n = t.get("failure_memory_seconds"))
+    s.failure_memory = std::chrono::seconds(get_int(*n, "failure_memory_seconds", 1, 86400 * 7));
+  if (auto n = t.get("tracked_logins"))
+    s.tracked_logins = static_cast<uint32_t>(get_int(*n, "tracked_logins", 100, 10000000));
   if (auto n = t.get("verify_threads"))
     s.verify_threads = static_cast<uint32_t>(get_int(*n, "verify_threads", 1, 64));
   if (auto n = t.get("verify_queue"))

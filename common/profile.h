@@ -67,6 +67,19 @@ struct AuthSettings {
   // yescrypt.
   bool rehash_on_login = true;
   PlaintextAuth plaintext = PlaintextAuth::loopback;
+  // Failed logins, counted per client address and per account for every service (SMTP AUTH,
+  // POP3, IMAP): from `failures_before_delay` on, every login answer from that address or for
+  // that account waits, 1 s doubling per further failure up to `max_login_delay`; from
+  // `failures_before_refusal` failures of one address on, its logins are refused (a temporary
+  // failure) without being checked. An account's own count only ever slows its logins down,
+  // so no attacker can lock a user out from everywhere. Failures older than
+  // `failure_memory` are forgotten; `tracked_logins` addresses and as many accounts are
+  // remembered at most.
+  uint32_t failures_before_delay = 3;
+  std::chrono::milliseconds max_login_delay{15000};
+  uint32_t failures_before_refusal = 30;
+  std::chrono::seconds failure_memory{900};
+  uint32_t tracked_logins = 100000;
 };
 
 // A mirrored volume set: member directories, each meant to sit on its own disk. Relative

@@ -1,6 +1,9 @@
 #include "dataplane/server/login_checker.h"
 
+#include <pthread.h>
 #include <sys/random.h>
+
+#include <algorithm>
 
 #include "common/log.h"
 #include "control/api/admin_client.h"
@@ -34,16 +37,19 @@ Result<std::unique_ptr<LoginChecker>> LoginChecker::start(const AuthSettings& se
   if (!verifier) return verifier.error();
   auto decoy = make_decoy_hash();
   if (!decoy) return decoy.error();
-  return std::unique_ptr<LoginChecker>(
-      new LoginChecker(std::move(*verifier), std::move(control_socket), std::move(*decoy)));
+  return std::unique_ptr<LoginChecker>(new LoginChecker(
+      std::move(*verifier), std::move(control_socket), std::move(*decoy), settings));
 }
 
 LoginChecker::LoginChecker(std::unique_ptr<auth::PasswordVerifier> verifier,
-                           std::string control_socket, std::string decoy_hash)
+                           std::string control_socket, std::string decoy_hash,
+                           const AuthSettings& settings)
     : verifier_(std::move(verifier)),
       control_socket_(std::move(control_socket)),
-      decoy_hash_(std::move(decoy_hash)) {
+      decoy_hash_(std::move(decoy_hash)),
+      throttle_(settings) {
   if (!control_socket_.empty()) reporter_ = std::thread([this] { run_reporter(); });
+  delayer_ = std::thread([this] { run_delays(); });
 }
 
 LoginChecker::~LoginChecker() {
@@ -57,12 +63,62 @@ void LoginChecker::shutdown() {
     stopping_ = true;
   }
   reports_ready_.notify_all();
+  delays_changed_.notify_all();
   if (reporter_.joinable()) reporter_.join();
+  if (delayer_.joinable()) delayer_.join();
+}
+
+namespace {
+// For a heap with the soonest answer on top.
+bool later_due(const auto& a, const auto& b) {
+  return a.due > b.due;
+}
+}  // namespace
+
+void LoginChecker::answer_at(std::chrono::steady_clock::time_point due, Done done,
+                             LoginAnswer answer) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_ && due > std::chrono::steady_clock::now()) {
+      delayed_.push_back({due, std::move(done), std::move(answer)});
+      std::push_heap(delayed_.begin(), delayed_.end(), later_due<Delayed, Delayed>);
+      delays_changed_.notify_one();
+      return;
+    }
+  }
+  done(std::move(answer));
+}
+
+void LoginChecker::run_delays() {
+  pthread_setname_np(pthread_self(), "login-delay");
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (delayed_.empty()) {
+      if (stopping_) return;
+      delays_changed_.wait(lock);
+      continue;
+    }
+    if (!stopping_ && std::chrono::steady_clock::now() < delayed_.front().due) {
+      delays_changed_.wait_until(lock, delayed_.front().due);
+      continue;
+    }
+    std::pop_heap(delayed_.begin(), delayed_.end(), later_due<Delayed, Delayed>);
+    Delayed next = std::move(delayed_.back());
+    delayed_.pop_back();
+    lock.unlock();
+    next.done(std::move(next.answer));
+    lock.lock();
+  }
 }
 
 void LoginChecker::check(std::shared_ptr<const directory::Directory> directory,
                          std::string_view authzid, std::string_view login,
-                         std::string_view password, uint8_t service, Done done) {
+                         std::string_view password, uint8_t service,
+                         std::string_view client_address, Done done) {
+  const auto now = std::chrono::steady_clock::now();
+  const LoginThrottle::Verdict verdict = throttle_.before(client_address, login, now);
+  if (verdict.refuse)
+    return answer_at(now + verdict.delay, std::move(done), {LoginOutcome::refused, {}});
   std::optional<directory::LoginAccount> account;
   if (directory) account = directory->find_login(login);
   // Acting for another account is not offered: an authzid must name the login's account.
@@ -75,10 +131,21 @@ void LoginChecker::check(std::shared_ptr<const directory::Directory> directory,
   request.stored = account ? account->password_hash : decoy_hash_;
   request.candidate = auth::SecretString(std::string(password));
   std::string address = account ? account->address : std::string();
+  // The answer is counted, then given once the delay the earlier failures earned is over.
+  auto finish = [this, client = std::string(client_address), login = std::string(login),
+                 due = now + verdict.delay, done = std::move(done)](LoginAnswer answer) mutable {
+    if (answer.outcome == LoginOutcome::success)
+      throttle_.succeeded(client, login);
+    else if (answer.outcome == LoginOutcome::invalid &&
+             throttle_.failed(client, login, std::chrono::steady_clock::now()))
+      log::warning("auth", "client {}: too many failed logins; its logins are refused for now",
+                   LoginThrottle::address_key(client));
+    answer_at(due, std::move(done), std::move(answer));
+  };
   verifier_->submit(std::move(request),
                     [this, allowed, address = std::move(address),
                      stored = std::string(account ? account->password_hash : std::string()),
-                     done = std::move(done)](auth::VerifyResult r) {
+                     done = std::move(finish)](auth::VerifyResult r) mutable {
                       switch (r.outcome) {
                         case auth::VerifyOutcome::kMatch:
                           if (!allowed) return done({LoginOutcome::invalid, {}});

@@ -196,7 +196,7 @@ void SmtpConnection::authenticate(std::string_view authzid, std::string_view aut
   std::string login = printable(authcid.substr(0, 256));  // for the log
   service_.logins_->check(
       service_.directory(), authzid, authcid, password, directory::service_smtp,
-      [weak, link, login](LoginAnswer answer) {
+      connection_.peer_address(), [weak, link, login](LoginAnswer answer) {
         // On a worker thread: the answer goes back to the connection's own reactor.
         link->post([weak, login, answer = std::move(answer)] {
           auto alive = weak.lock();
@@ -216,6 +216,9 @@ void SmtpConnection::authenticate(std::string_view authzid, std::string_view aut
             case LoginOutcome::temporary_failure:
               log::warning("smtp", "client {}: authentication for {} not checked (busy)", peer,
                            login);
+              self->session_.auth_answered(smtp::AuthResult::temporary_failure);
+              break;
+            case LoginOutcome::refused:  // logged by the checker
               self->session_.auth_answered(smtp::AuthResult::temporary_failure);
               break;
           }

@@ -1,7 +1,9 @@
 """SMTP AUTH on the submission service against a real `postcore up`: accounts imported
 with legacy hashes log in with their old passwords (PLAIN and LOGIN), the first login
 stores the password again as yescrypt through the control plane, wrong or disabled
-logins get 535, MAIL needs AUTH on submission, and an authenticated client may relay."""
+logins get 535, MAIL needs AUTH on submission, an authenticated client may relay, and
+failed logins slow an address down and then refuse it, while its account stays open to
+everyone else."""
 import base64
 import hashlib
 import os
@@ -23,17 +25,22 @@ def md5_crypt(password, salt):
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
-def dev_profile(**replace):
+# The tests below fail logins on purpose; only LoginThrottling counts them.
+NO_THROTTLE = {'failures_before_delay = 3 ': 'failures_before_delay = 100000 ',
+               'failures_before_refusal = 30 ': 'failures_before_refusal = 100000 '}
+
+
+def dev_profile(throttle=None, **replace):
     with open(os.path.join(os.path.dirname(__file__), '..', '..', 'hwprofiles', 'dev.toml')) as f:
         text = f.read()
-    for old, new in replace.items():
+    for old, new in list((throttle or NO_THROTTLE).items()) + list(replace.items()):
         assert old in text, old
         text = text.replace(old, new)
     return text
 
 
 class SubmissionAuth(unittest.TestCase):
-    profile_text = None
+    profile_text = dev_profile()
 
     def setUp(self):
         self.app = Appliance(profile_text=self.profile_text).start()
@@ -57,14 +64,15 @@ class SubmissionAuth(unittest.TestCase):
         for secret in ('alice-old', 'bob-old', 'carol-pw', 'wrong-pw'):
             self.assertNotIn(secret, log)
 
-    def submission(self):
-        s = smtplib.SMTP('127.0.0.1', self.app.submission_port, timeout=30)
+    def submission(self, source='127.0.0.1'):
+        s = smtplib.SMTP('127.0.0.1', self.app.submission_port, timeout=30,
+                         source_address=(source, 0))
         s.ehlo('client.example')
         return s
 
-    def login(self, user, password, mechanism='PLAIN'):
+    def login(self, user, password, mechanism='PLAIN', source='127.0.0.1'):
         """The SMTP reply code of one AUTH attempt."""
-        with self.submission() as s:
+        with self.submission(source) as s:
             s.user, s.password = user, password
             auth = s.auth_plain if mechanism == 'PLAIN' else s.auth_login
             try:
@@ -169,3 +177,53 @@ class NoPlaintext(SubmissionAuth):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class LoginThrottling(SubmissionAuth):
+    """Small numbers, so that the waits stay short: from the 2nd failure on answers wait
+    (at most 0.3 s); the 4th failure from one address gets it refused."""
+    profile_text = dev_profile(throttle={
+        'failures_before_delay = 3 ': 'failures_before_delay = 2 ',
+        'max_login_delay_ms = 15000 ': 'max_login_delay_ms = 300 ',
+        'failures_before_refusal = 30 ': 'failures_before_refusal = 4 '})
+    next_source = 10
+
+    def fresh_source(self):
+        LoginThrottling.next_source += 1
+        return f'127.0.0.{LoginThrottling.next_source}'
+
+    def wait_login(self, user, password, deadline=15.0):
+        # Until the snapshot arrives the account is unknown: each try from its own address,
+        # so that none of them is refused.
+        end = time.monotonic() + deadline
+        while self.login(user, password, source=self.fresh_source()) != 235:
+            self.assertLess(time.monotonic(), end, self.app.read_log())
+            time.sleep(0.05)
+
+    def test_an_address_with_too_many_failures_is_refused_and_only_it(self):
+        attacker = self.fresh_source()
+        for _ in range(4):
+            self.assertEqual(self.login('alice@example.com', 'wrong-pw', source=attacker), 535)
+        # Refused now, even with the right password: nothing is checked.
+        self.assertEqual(self.login('alice@example.com', 'alice-old', source=attacker), 454)
+        self.assertEqual(self.login('bob@example.com', 'bob-old', source=attacker), 454)
+        self.assertIn('too many failed logins', self.app.read_log())
+        # Alice is not locked out: from anywhere else her password works.
+        self.assertEqual(self.login('alice@example.com', 'alice-old',
+                                    source=self.fresh_source()), 235)
+
+    def test_an_account_attacked_from_many_addresses_is_never_refused(self):
+        for _ in range(6):  # 18 failures for bob, 3 per address: none of them refused
+            source = self.fresh_source()
+            for _ in range(3):
+                self.assertEqual(self.login('bob@example.com', 'wrong-pw', source=source), 535)
+        self.assertEqual(self.login('bob@example.com', 'bob-old', source=self.fresh_source()), 235)
+
+    def test_a_success_clears_the_count_of_its_address(self):
+        source = self.fresh_source()
+        for _ in range(3):
+            self.assertEqual(self.login('alice@example.com', 'wrong-pw', source=source), 535)
+        self.assertEqual(self.login('alice@example.com', 'alice-old', source=source), 235)
+        for _ in range(3):  # 6 failures in all, but 3 since the success
+            self.assertEqual(self.login('alice@example.com', 'wrong-pw', source=source), 535)
+        self.assertEqual(self.login('alice@example.com', 'alice-old', source=source), 235)
