@@ -2,6 +2,7 @@
 // member that takes writes at once, answered when each member has, a member that fails or
 // does not answer within the timeout (tick) taken out, success only from a member still
 // healthy at the end.
+#include <array>
 #include <bitset>
 #include <cerrno>
 #include <chrono>
@@ -19,6 +20,7 @@ struct MirroredFileIo::AsyncOp {
   bool finished = false;
   std::bitset<kMaxVolumeMembers> waiting;    // per member: issued, not yet answered
   std::bitset<kMaxVolumeMembers> succeeded;  // per member: answered success while healthy
+  std::array<uint64_t, kMaxVolumeMembers> incarnations{};  // per member, of the descriptor
   std::chrono::steady_clock::time_point issued;
   uint64_t epoch = 0;                       // counted in flight under it until answered
   const char* verb = "";                    // "write to", for messages
@@ -40,6 +42,7 @@ std::shared_ptr<MirroredFileIo::AsyncOp> MirroredFileIo::start_async(Handle* h, 
     if (h->fds[m] < 0 || !set_->writable(m)) continue;
     op->pending++;
     op->waiting[m] = true;
+    op->incarnations[m] = h->incarnations[m];
     any_healthy = any_healthy || set_->healthy(m);
   }
   if (op->pending > 0 && any_healthy) {
@@ -76,16 +79,19 @@ void MirroredFileIo::answer(const std::shared_ptr<AsyncOp>& op, size_t m, int er
     // The keeper writes the metas; this thread goes on and hears back through from_keeper_.
     op->failing++;
     waiting_on_keeper_++;
-    set_->fail_then(m, error, op->what(),
-                    [post = from_keeper_, alive = std::weak_ptr<MirroredFileIo*>(alive_), op] {
-                      post([alive, op] {
-                        auto self = alive.lock();
-                        if (!self) return;
-                        op->failing--;
-                        (*self)->waiting_on_keeper_--;
-                        (*self)->finish(op);
-                      });
-                    });
+    // The operation moves into what is posted back, so that its last reference (and the
+    // caller's callback it holds) is dropped on this thread, never on the keeper's.
+    set_->fail_then(
+        m, op->incarnations[m], error, op->what(),
+        [post = from_keeper_, alive = std::weak_ptr<MirroredFileIo*>(alive_), op]() mutable {
+          post([alive, op = std::move(op)] {
+            auto self = alive.lock();
+            if (!self) return;
+            op->failing--;
+            (*self)->waiting_on_keeper_--;
+            (*self)->finish(op);
+          });
+        });
   }
   finish(op);
 }
@@ -109,7 +115,7 @@ void MirroredFileIo::tick(std::chrono::steady_clock::time_point now) {
   for (const auto& op : late) {
     for (size_t m = 0; m < set_->size(); m++) {
       if (!op->waiting[m]) continue;
-      log::error("volume", "member {}: no answer to {} in {} s", set_->member_root(m), op->what(),
+      log::error("volume", "member {}: no answer to {} in {} s", set_->member_name(m), op->what(),
                  std::chrono::duration_cast<std::chrono::seconds>(timeout_).count());
       answer(op, m, ETIMEDOUT);
     }

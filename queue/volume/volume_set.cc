@@ -170,25 +170,31 @@ void VolumeSet::degrade(Member& m, std::string reason) {
   m.errors.fetch_add(1, std::memory_order_relaxed);
 }
 
-// Moves every healthy member to generation `next` (default: the one after the set's); a
-// member whose meta cannot be written is degraded. The set takes `next` when some member
-// holds it. Each meta is written with no lock held.
-void VolumeSet::raise_generation(std::optional<uint64_t> next_generation) {
-  const uint64_t next = next_generation.value_or(generation_ + 1);
-  for (size_t j = 0; j < members_.size(); j++) {
-    Member& other = members_[j];
-    if (other.state != MemberState::healthy || other.generation == next) continue;
-    if (auto r = write_meta(j, next); !r) {
-      degrade(other, "cannot raise the generation: " + r.error().message);
-      other.healthy.store(false, std::memory_order_release);
-      other.writable.store(false, std::memory_order_release);
-      other.incarnation.fetch_add(1, std::memory_order_acq_rel);
-      log::error("volume", "member {} degraded ({})", other.root, other.reason);
-      continue;
+// Moves every healthy member to a new generation, the one after the set's; a member whose
+// meta cannot be written is degraded. Such a member may hold the new generation all the
+// same (its rename went through before the error), so the others then move once more, past
+// it, until a pass degrades nobody. The set takes a generation when some member holds it.
+// Each meta is written with no lock held.
+void VolumeSet::raise_generation() {
+  for (uint64_t next = generation_ + 1;; next++) {
+    bool degraded = false;
+    for (size_t j = 0; j < members_.size(); j++) {
+      Member& other = members_[j];
+      if (other.state != MemberState::healthy || other.generation == next) continue;
+      if (auto r = write_meta(j, next); !r) {
+        degrade(other, "cannot raise the generation: " + r.error().message);
+        other.healthy.store(false, std::memory_order_release);
+        other.writable.store(false, std::memory_order_release);
+        other.incarnation.fetch_add(1, std::memory_order_acq_rel);
+        log::error("volume", "member {} degraded ({})", other.root, other.reason);
+        degraded = true;
+        continue;
+      }
+      std::lock_guard lock(mutex_);
+      other.generation = next;
+      generation_ = next;
     }
-    std::lock_guard lock(mutex_);
-    other.generation = next;
-    generation_ = next;
+    if (!degraded || healthy_count() == 0) return;
   }
 }
 
@@ -196,16 +202,21 @@ void VolumeSet::fail(size_t i, int error, const std::string& what) {
   keeper_.call([&] { take_out(i, error, what); });
 }
 
-void VolumeSet::fail_then(size_t i, int error, std::string what, std::function<void()> done) {
-  keeper_.post([this, i, error, what = std::move(what), done = std::move(done)] {
-    take_out(i, error, what);
+void VolumeSet::fail_then(size_t i, uint64_t incarnation, int error, std::string what,
+                          std::function<void()> done) {
+  keeper_.post([this, i, incarnation, error, what = std::move(what), done = std::move(done)] {
+    take_out(i, error, what, incarnation);
     done();
   });
 }
 
-void VolumeSet::take_out(size_t i, int error, const std::string& what) {
+void VolumeSet::take_out(size_t i, int error, const std::string& what,
+                         std::optional<uint64_t> incarnation) {
   Member& m = members_[i];
   if (m.state != MemberState::healthy && m.state != MemberState::resilvering) return;
+  // A failure of what was in this slot before (out since, or removed and replaced): the
+  // member there now has not failed.
+  if (incarnation && *incarnation != m.incarnation.load(std::memory_order_acquire)) return;
   const bool was_healthy = m.state == MemberState::healthy;
   degrade(m, what + ": " + std::strerror(error));
   if (was_healthy) {
@@ -244,6 +255,11 @@ void VolumeSet::check() {
       fail(i, error, "member directory check (" + probe + ")");
     }
   }
+}
+
+std::string VolumeSet::member_name(size_t i) const {
+  std::lock_guard lock(mutex_);
+  return members_[i].root;
 }
 
 std::optional<size_t> VolumeSet::member_index(const std::string& root) const {
@@ -379,19 +395,22 @@ Result<void> VolumeSet::finish_resilver_now(size_t i) {
   // left out meanwhile can never pass for current. The healthy members move first and the
   // rebuilt one last: a crash in between leaves it older than them, to be rebuilt again,
   // never newer than members that hold everything.
-  const uint64_t next = generation_ + 1;
-  raise_generation(next);
+  raise_generation();
+  const uint64_t next = generation_;
   Result<void> joined;
-  if (healthy_count() == 0)
+  if (healthy_count() == 0) {
     joined = make_error(EIO, m.root + ": no healthy member left to join");
-  else if (auto r = write_meta(i, next); !r)
-    joined = make_error(r.error().code, "cannot write its meta: " + r.error().message);
+    degrade(m, "no healthy member left to join");
+  } else if (joined = write_meta(i, next); !joined) {
+    degrade(m, "cannot write its meta: " + joined.error().message);
+  }
   if (!joined) {
-    degrade(m, joined.error().message);
     m.writable.store(false, std::memory_order_release);
     m.incarnation.fetch_add(1, std::memory_order_acq_rel);
     epoch_.fetch_add(1, std::memory_order_acq_rel);
     log::error("volume", "member {}: resilver not finished ({})", m.root, m.reason);
+    // Its meta may hold the new generation all the same: the others move past it.
+    raise_generation();
     write_status();
     return joined;
   }

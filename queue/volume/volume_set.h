@@ -76,8 +76,11 @@ class VolumeSet {
   // nothing for a member already out. Returns once that is done (and durable).
   void fail(size_t i, int error, const std::string& what);
   // The same, handed to the keeper: returns at once, and `done` runs on the keeper's thread
-  // once the failure is recorded (after any handed over before it).
-  void fail_then(size_t i, int error, std::string what, std::function<void()> done);
+  // once the failure is recorded (after any handed over before it). `incarnation`: the
+  // member's when the failing call was issued; by the time the keeper gets to it the slot
+  // may hold another member (this one taken out, removed and replaced), which is left be.
+  void fail_then(size_t i, uint64_t incarnation, int error, std::string what,
+                 std::function<void()> done);
   // Waits until every change handed over so far is done.
   void settle() { keeper_.settle(); }
   // Looks for each healthy member's volume.meta: a member whose directory vanished (or
@@ -105,6 +108,9 @@ class VolumeSet {
   // which MirroredFileIo::tick() takes out.
   bool drained_before(uint64_t epoch, std::chrono::milliseconds timeout) const;
   std::optional<size_t> member_index(const std::string& root) const;
+  // Member i's root, read under the lock: for a thread that may look at a slot that is
+  // being reused (a log line about a member that stopped answering, say).
+  std::string member_name(size_t i) const;
 
   // Membership changes (postcorectl volume add / remove). add_member() puts a new, empty
   // directory in a free slot as `stale` (it is then resilvered like any member that is not
@@ -151,13 +157,14 @@ class VolumeSet {
   VolumeSet(std::string logical_root, std::vector<std::string> roots, std::string status_path);
 
   // On the keeper's thread (or in open(), before anyone else sees the set).
-  void take_out(size_t i, int error, const std::string& what);
+  void take_out(size_t i, int error, const std::string& what,
+                std::optional<uint64_t> incarnation = std::nullopt);
   Result<size_t> add_now(const std::string& root);
   Result<void> remove_now(size_t i);
   Result<uint64_t> begin_resilver_now(size_t i);
   Result<void> finish_resilver_now(size_t i);
   Result<void> write_meta(size_t i, uint64_t generation) const;  // the file only
-  void raise_generation(std::optional<uint64_t> next = std::nullopt);
+  void raise_generation();
   void degrade(Member& m, std::string reason);  // takes the lock itself
   void write_status();                          // hands the status to status_writer_
   // Runs `task` on the keeper's thread and returns what it returned.
