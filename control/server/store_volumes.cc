@@ -122,7 +122,9 @@ Result<std::unique_ptr<StoreVolumes>> StoreVolumes::open(const Profile& profile,
     std::error_code ec;
     logical_is_member = logical_is_member || fs::equivalent(m, logical, ec);
   }
-  auto set = volume::VolumeSet::open(logical, members, logical + "/volume.status");
+  auto set = volume::VolumeSet::open(
+      logical, members, logical + "/volume.status",
+      std::chrono::duration_cast<std::chrono::milliseconds>(profile.volumes.io_timeout));
   if (!set) return make_error(set.error().code, "configuration store: " + set.error().message);
   std::unique_ptr<StoreVolumes> volumes(new StoreVolumes(
       data_dir, *set,

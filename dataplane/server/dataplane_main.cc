@@ -94,8 +94,9 @@ int main(int argc, char** argv) {
     members.push_back(profile->volume_member_path(m));
   // Members added or removed with postcorectl since the profile was written.
   members = volume::apply_member_edits(std::move(members), profile->data_dir + "/volume.members");
-  auto volumes = volume::VolumeSet::open(profile->data_dir, std::move(members),
-                                         profile->data_dir + "/volume.status");
+  auto volumes =
+      volume::VolumeSet::open(profile->data_dir, std::move(members),
+                              profile->data_dir + "/volume.status", profile->volumes.io_timeout);
   if (!volumes) {
     log::error("dataplane", "{}", volumes.error().message);
     return 1;

@@ -7,7 +7,7 @@
 //
 // Only for a FileIo whose synchronous calls are safe on any thread
 // (FileIo::calls_run_on_any_thread: plain system calls). Owned by one MirroredFileIo, called from
-// its thread.
+// its thread, or by a VolumeSet, called from its keeper (the writes of the members' metas).
 #pragma once
 
 #include <chrono>

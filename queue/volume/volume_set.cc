@@ -39,8 +39,10 @@ size_t VolumeSet::present_count() const {
 }
 
 VolumeSet::VolumeSet(std::string logical_root, std::vector<std::string> roots,
-                     std::string status_path)
-    : logical_root_(std::move(logical_root)), status_writer_(std::move(status_path)) {
+                     std::string status_path, std::chrono::milliseconds meta_timeout)
+    : logical_root_(std::move(logical_root)),
+      status_writer_(std::move(status_path)),
+      meta_timeout_(meta_timeout) {
   for (size_t i = 0; i < kMaxVolumeMembers; i++) members_.emplace_back();
   for (size_t i = 0; i < roots.size(); i++) members_[i].root = std::move(roots[i]);
   for (size_t i = roots.size(); i < kMaxVolumeMembers; i++) members_[i].state = MemberState::absent;
@@ -48,13 +50,14 @@ VolumeSet::VolumeSet(std::string logical_root, std::vector<std::string> roots,
 
 Result<std::shared_ptr<VolumeSet>> VolumeSet::open(std::string logical_root,
                                                    std::vector<std::string> member_roots,
-                                                   std::string status_path) {
+                                                   std::string status_path,
+                                                   std::chrono::milliseconds meta_timeout) {
   if (member_roots.empty()) return make_error(EINVAL, "a volume set needs at least one member");
   if (member_roots.size() > kMaxVolumeMembers)
     return make_error(EINVAL,
                       fmt::format("a volume set has at most {} members", kMaxVolumeMembers));
-  std::shared_ptr<VolumeSet> set(
-      new VolumeSet(std::move(logical_root), std::move(member_roots), std::move(status_path)));
+  std::shared_ptr<VolumeSet> set(new VolumeSet(std::move(logical_root), std::move(member_roots),
+                                               std::move(status_path), meta_timeout));
   // Nobody else sees the set yet, its keeper included: the members are read and set here.
   std::lock_guard lock(set->mutex_);
   std::vector<std::optional<VolumeMeta>> metas(set->members_.size());
@@ -161,6 +164,30 @@ Result<void> VolumeSet::write_meta(size_t i, uint64_t generation) const {
   return write_file_durably(members_[i].root + "/" + kVolumeMetaName, format_volume_meta(meta));
 }
 
+std::vector<Result<void>> VolumeSet::write_metas(const std::vector<size_t>& members,
+                                                 uint64_t generation) {
+  std::vector<MemberCalls::Call> calls(members_.size());
+  for (size_t i : members)
+    calls[i] = call_without_value(
+        [path = members_[i].root + "/" + kVolumeMetaName,
+         text = format_volume_meta({set_id_, static_cast<uint32_t>(i), generation})] {
+          return write_file_durably(path, text);
+        });
+  auto answers = meta_calls_.run(std::move(calls), meta_timeout_, [](int) {});
+  std::vector<Result<void>> out;
+  for (size_t i : members) {
+    if (!answers[i]) {
+      out.push_back(
+          make_error(ETIMEDOUT, fmt::format("no answer in {} ms", meta_timeout_.count())));
+    } else if (!*answers[i]) {
+      out.push_back(answers[i]->error());
+    } else {
+      out.push_back({});
+    }
+  }
+  return out;
+}
+
 void VolumeSet::degrade(Member& m, std::string reason) {
   {
     std::lock_guard lock(mutex_);
@@ -174,14 +201,20 @@ void VolumeSet::degrade(Member& m, std::string reason) {
 // meta cannot be written is degraded. Such a member may hold the new generation all the
 // same (its rename went through before the error), so the others then move once more, past
 // it, until a pass degrades nobody. The set takes a generation when some member holds it.
-// Each meta is written with no lock held.
+// The metas are written at once, each on its member's thread, with no lock held; a member
+// that does not answer within meta_timeout_ is degraded like one that failed.
 void VolumeSet::raise_generation() {
   for (uint64_t next = generation_ + 1;; next++) {
+    std::vector<size_t> behind;
+    for (size_t j = 0; j < members_.size(); j++)
+      if (members_[j].state == MemberState::healthy && members_[j].generation != next)
+        behind.push_back(j);
+    const std::vector<Result<void>> written = write_metas(behind, next);
     bool degraded = false;
-    for (size_t j = 0; j < members_.size(); j++) {
+    for (size_t k = 0; k < behind.size(); k++) {
+      const size_t j = behind[k];
       Member& other = members_[j];
-      if (other.state != MemberState::healthy || other.generation == next) continue;
-      if (auto r = write_meta(j, next); !r) {
+      if (const Result<void>& r = written[k]; !r) {
         degrade(other, "cannot raise the generation: " + r.error().message);
         other.healthy.store(false, std::memory_order_release);
         other.writable.store(false, std::memory_order_release);
@@ -401,7 +434,7 @@ Result<void> VolumeSet::finish_resilver_now(size_t i) {
   if (healthy_count() == 0) {
     joined = make_error(EIO, m.root + ": no healthy member left to join");
     degrade(m, "no healthy member left to join");
-  } else if (joined = write_meta(i, next); !joined) {
+  } else if (joined = write_metas({i}, next).front(); !joined) {
     degrade(m, "cannot write its meta: " + joined.error().message);
   }
   if (!joined) {

@@ -35,6 +35,7 @@
 
 #include "common/result.h"
 #include "queue/volume/keeper.h"
+#include "queue/volume/member_calls.h"
 #include "queue/volume/member_edits.h"
 #include "queue/volume/status_writer.h"
 #include "queue/volume/volume_meta.h"
@@ -49,10 +50,11 @@ class VolumeSet {
   // names paths under; member i stands in for it at member_roots[i]. `status_path`, if not
   // empty, is rewritten with status_text() after every change (see
   // write_status_in_background). Error when no member can be
-  // trusted, or a member belongs to another set.
-  static Result<std::shared_ptr<VolumeSet>> open(std::string logical_root,
-                                                 std::vector<std::string> member_roots,
-                                                 std::string status_path = {});
+  // trusted, or a member belongs to another set. `meta_timeout`: how long a member may take
+  // to write its meta once the set runs (io_timeout); one that takes longer is degraded.
+  static Result<std::shared_ptr<VolumeSet>> open(
+      std::string logical_root, std::vector<std::string> member_roots, std::string status_path = {},
+      std::chrono::milliseconds meta_timeout = std::chrono::seconds(30));
 
   size_t size() const { return members_.size(); }
   const std::string& logical_root() const { return logical_root_; }
@@ -154,7 +156,8 @@ class VolumeSet {
     std::string reason;                        // kept
   };
 
-  VolumeSet(std::string logical_root, std::vector<std::string> roots, std::string status_path);
+  VolumeSet(std::string logical_root, std::vector<std::string> roots, std::string status_path,
+            std::chrono::milliseconds meta_timeout);
 
   // On the keeper's thread (or in open(), before anyone else sees the set).
   void take_out(size_t i, int error, const std::string& what,
@@ -164,6 +167,9 @@ class VolumeSet {
   Result<uint64_t> begin_resilver_now(size_t i);
   Result<void> finish_resilver_now(size_t i);
   Result<void> write_meta(size_t i, uint64_t generation) const;  // the file only
+  // Writes generation `generation` into the metas of `members` at once, each on its member's
+  // thread, waiting at most meta_timeout_; what each answered (ETIMEDOUT: nothing in time).
+  std::vector<Result<void>> write_metas(const std::vector<size_t>& members, uint64_t generation);
   void raise_generation();
   void degrade(Member& m, std::string reason);  // takes the lock itself
   void write_status();                          // hands the status to status_writer_
@@ -197,7 +203,9 @@ class VolumeSet {
   // changes, each bounded by io_timeout.
   static constexpr size_t kChangeCounters = 64;
   std::array<std::atomic<int64_t>, kChangeCounters> changes_in_flight_{};
-  Keeper keeper_;  // last: its tasks use everything above, and it stops first
+  const std::chrono::milliseconds meta_timeout_;
+  MemberCalls meta_calls_;  // the keeper's
+  Keeper keeper_;           // last: its tasks use everything above, and it stops first
 };
 
 }  // namespace postcore::volume

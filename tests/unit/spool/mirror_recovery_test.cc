@@ -228,7 +228,8 @@ TEST_F(MirrorTest, AFailingMemberTakesWritesUntilTheOthersExcludeIt) {
   const std::string tmp = roots_[0] + "/volume.meta.tmp";
   ASSERT_EQ(::mkfifo(tmp.c_str(), 0600), 0);
   std::thread failing([&] { set_->fail(1, EIO, "test"); });
-  // The set's keeper thread writes the metas; it waits in the FIFO's open.
+  // The set's keeper writes the metas, on threads of the members' that it starts (and that
+  // carry its name); one waits in the FIFO's open.
   auto keeper_in_openat = [] {
     for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
       std::ifstream comm(task.path() / "comm");

@@ -266,5 +266,28 @@ TEST_F(KeeperMirrorTest, ALateFailureOfWhatWasInASlotBeforeLeavesTheNewMemberBe)
   EXPECT_EQ(set_->status()[2].state, MemberState::degraded);
 }
 
+// A member that does not answer the write of its meta within the timeout is degraded
+// like one that failed it, and the failure that needed the write is recorded without it.
+TEST_F(KeeperMirrorTest, AMetaWriteThatHangsDegradesItsMemberAfterTheTimeout) {
+  io_.reset();
+  set_.reset();
+  auto set = VolumeSet::open(dir_ + "/logical", roots_, dir_ + "/status", 200ms);
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  set_ = *set;
+  const uint64_t generation = set_->generation();
+  const std::string fifo = roots_[0] + "/volume.meta.tmp";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  set_->fail(2, EIO, "test");  // returns: the hung write of member 0 is not waited for
+  EXPECT_FALSE(set_->healthy(0));
+  EXPECT_NE(set_->status()[0].reason.find("no answer in 200 ms"), std::string::npos)
+      << set_->status()[0].reason;
+  EXPECT_TRUE(set_->healthy(1));
+  EXPECT_GT(set_->generation(), generation);
+  EXPECT_NE(read_text(roots_[1] + "/volume.meta")
+                .find("generation " + std::to_string(set_->generation())),
+            std::string::npos);
+  unblock_fifo(fifo);  // the abandoned write ends
+}
+
 }  // namespace
 }  // namespace postcore::volume
