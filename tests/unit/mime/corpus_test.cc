@@ -1,0 +1,166 @@
+// Every corpus message against the BODYSTRUCTURE, BODY and ENVELOPE that Dovecot 2.3
+// answered for it (NAME.imap, written by make_fixtures.sh) except where NAME.differs
+// says postcore answers otherwise, and against itself fed in pieces.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "dataplane/mime/imap_render.h"
+#include "dataplane/mime/parser.h"
+
+namespace postcore::mime {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<fs::path> corpus() {
+  std::vector<fs::path> out;
+  for (const auto& entry : fs::directory_iterator(MIME_CORPUS_DIR)) {
+    if (entry.path().extension() == ".eml") out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Everything the parser reports, in one comparable string.
+void describe(const Part& part, std::string& out) {
+  out += fmt::format("[{} {} {} {} {} ", part.start, part.body_start, part.end, part.body_lines,
+                     part.body_bare_lf);
+  out += imap_bodystructure(part, true);
+  if (part.envelope) out += imap_envelope(part);
+  for (const Part& child : part.children) describe(child, out);
+  out += ']';
+}
+
+std::string describe(const ParsedMessage& message) {
+  std::string out = fmt::format("{} {} ", message.size, message.faults);
+  describe(message.root, out);
+  return out;
+}
+
+// The fixture holds one "NAME VALUE" line per item; VALUE may hold literals, whose
+// CRLF are written as the two characters \r\n... so values are stored escaped.
+std::map<std::string, std::string> read_fixture(const fs::path& path) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(read_file(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.find(' ');
+    std::string value;
+    const std::string_view escaped = std::string_view(line).substr(space + 1);
+    for (size_t i = 0; i < escaped.size(); ++i) {
+      if (escaped[i] == '\\' && i + 1 < escaped.size()) {
+        const char next = escaped[++i];
+        if (next == 'r') {
+          value += '\r';
+        } else if (next == 'n') {
+          value += '\n';
+        } else if (next == 'x' && i + 2 < escaped.size()) {
+          value += static_cast<char>(std::stoi(std::string(escaped.substr(i + 1, 2)), nullptr, 16));
+          i += 2;
+        } else {
+          value += next;
+        }
+      } else {
+        value += escaped[i];
+      }
+    }
+    out[line.substr(0, space)] = value;
+  }
+  return out;
+}
+
+// Dovecot sends a value that was folded as a literal even after unfolding it; a quoted
+// string is as good (and what this renderer sends), so such literals are compared quoted.
+std::string quote_plain_literals(std::string_view text) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '"') {
+      // Copy a quoted string whole, so a "{" inside it is not taken for a literal.
+      size_t j = i + 1;
+      while (j < text.size() && text[j] != '"') j += text[j] == '\\' ? 2 : 1;
+      out.append(text.substr(i, j + 1 - i));
+      i = j + 1;
+      continue;
+    }
+    const size_t close = text[i] == '{' ? text.find("}\r\n", i) : std::string_view::npos;
+    if (close == std::string_view::npos) {
+      out += text[i++];
+      continue;
+    }
+    const size_t length = std::stoul(std::string(text.substr(i + 1, close - i - 1)));
+    const std::string_view value = text.substr(close + 3, length);
+    if (std::all_of(value.begin(), value.end(),
+                    [](unsigned char c) { return c >= 0x20 && c < 0x80; })) {
+      append_imap_string(out, value);
+    } else {
+      out.append(text.substr(i, close + 3 + length - i));
+    }
+    i = close + 3 + length;
+  }
+  return out;
+}
+
+TEST(MimeCorpus, MatchesReferenceAnswers) {
+  size_t checked = 0;
+  for (const fs::path& path : corpus()) {
+    fs::path fixture = path;
+    fixture.replace_extension(".imap");
+    if (!fs::exists(fixture)) continue;
+    SCOPED_TRACE(path.filename().string());
+    const ParsedMessage message = parse_message(read_file(path));
+    auto expected = read_fixture(fixture);
+    // Where postcore answers differently on purpose, NAME.differs says so and why.
+    fs::path differs = path;
+    differs.replace_extension(".differs");
+    if (fs::exists(differs)) {
+      for (auto& [item, value] : read_fixture(differs)) {
+        EXPECT_NE(expected.at(item), value) << item << " no longer differs";
+        expected[item] = value;
+      }
+    }
+    for (auto& [item, value] : expected) value = quote_plain_literals(value);
+    EXPECT_EQ(imap_bodystructure(message.root, true), expected.at("BODYSTRUCTURE"));
+    EXPECT_EQ(imap_bodystructure(message.root, false), expected.at("BODY"));
+    EXPECT_EQ(imap_envelope(message.root), expected.at("ENVELOPE"));
+    ++checked;
+  }
+  EXPECT_GE(checked, 20u);
+}
+
+TEST(MimeCorpus, AnySplitGivesTheSameTree) {
+  for (const fs::path& path : corpus()) {
+    SCOPED_TRACE(path.filename().string());
+    const std::string text = read_file(path);
+    const std::string whole = describe(parse_message(text));
+    // Every two-piece split of small messages, every 61st of larger ones.
+    const size_t step = text.size() < 8192 ? 1 : 61;
+    for (size_t i = 0; i <= text.size(); i += step) {
+      MimeParser parser;
+      parser.feed(std::string_view(text).substr(0, i));
+      parser.feed(std::string_view(text).substr(i));
+      ASSERT_EQ(describe(parser.finish()), whole) << "split at " << i;
+    }
+    MimeParser bytewise;
+    for (char c : text) bytewise.feed(std::string_view(&c, 1));
+    EXPECT_EQ(describe(bytewise.finish()), whole);
+  }
+}
+
+}  // namespace
+}  // namespace postcore::mime
