@@ -38,6 +38,10 @@ class MimeParser {
   // Ends the message: open parts end at the last octet. The parser is spent afterwards.
   ParsedMessage finish();
 
+  // Message octets held right now (line start, header field): bounded by the limits,
+  // never by body size.
+  size_t held_octets() const { return line_.size() + field_value_.size(); }
+
  private:
   enum class Mode : uint8_t { header, body };
 
