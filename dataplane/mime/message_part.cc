@@ -30,7 +30,8 @@ std::optional<Range> section_range(const Part& root, std::string_view section, S
   }
   // Part numbers name the parts of a message (RFC 3501 section 6.4.5): a multipart's
   // children, or the body itself when the message is not multipart; after a
-  // message/rfc822 part, the numbers go on inside its embedded message.
+  // message/rfc822 part, the numbers go on inside its embedded message. Like Dovecot, a
+  // leaf part's part 1 is itself, as a single-part message's is.
   const Part* current = &root;
   bool first = true;
   while (!section.empty()) {
@@ -46,8 +47,6 @@ std::optional<Range> section_range(const Part& root, std::string_view section, S
     if (!first) {
       if (current->is_message_rfc822() && !current->children.empty()) {
         container = &current->children.front();
-      } else if (!current->is_multipart()) {
-        return std::nullopt;
       }
     }
     first = false;

@@ -60,6 +60,8 @@ void MimeParser::end_line(uint64_t line_start, uint64_t next_line_start, bool ha
   // CR was not kept in the first place.
   if (crlf && !line_overflow_ && !line_.empty() && line_.back() == '\r') line_.pop_back();
   std::string_view line = line_;
+  after_close_ = closed_line_;
+  closed_line_ = false;
   if (!boundary_line(line, line_start, next_line_start)) {
     if (mode_ == Mode::header) header_line(line, next_line_start, has_lf);
   }
@@ -166,15 +168,22 @@ bool MimeParser::boundary_line(std::string_view line, uint64_t line_start,
   if (best == stack_.size()) return false;
 
   // The line break before the boundary line is part of the boundary (RFC 2046 5.1.1).
-  const uint64_t end = line_start - prev_break_;
+  uint64_t end = line_start - prev_break_;
   LineCount at_end = count_;
   if (prev_break_ > 0) --at_end.lf;
   if (prev_break_ == 1) --at_end.bare_lf;
+  if (after_close_) {
+    // Right after a closing boundary line, that line's break stays with the multipart it
+    // closed, as Dovecot serves it, rather than counting as this boundary's.
+    end = line_start;
+    at_end = count_;
+  }
   close_above(best, end, at_end);
   Frame& frame = stack_[best];
   const std::string_view after = rest.substr(frame.boundary.size());
   if (after.starts_with("--")) {
     frame.in_epilogue = true;
+    closed_line_ = true;
     recompute_longest_boundary();
   } else if (part_count_ < limits_.max_parts) {
     digest_child_ = frame.part->content.subtype == "digest";
@@ -195,6 +204,12 @@ void MimeParser::close_above(size_t depth, uint64_t end, LineCount at_end) {
       part.body_start = std::max(end, part.start);
       frame.at_body_start = at_end;
       mode_ = Mode::body;
+    }
+    if (end < part.body_start) {
+      // The empty line after the header was the line break before the boundary: a header
+      // and no body (RFC 2046's body-part is headers [CRLF *OCTET]).
+      part.body_start = std::max(end, part.start);
+      frame.at_body_start = at_end;
     }
     if (!frame.boundary.empty() && !frame.in_epilogue) result_.faults |= fault_unterminated;
     part.end = std::max(end, part.body_start);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes corpus/NAME.imap: what Dovecot 2.3 (Debian 12) answers to FETCH BODYSTRUCTURE,
-# BODY and ENVELOPE for corpus/NAME.eml. The unit test compares the parser with these,
-# so it needs no Dovecot itself. Run it again after adding a corpus message.
+# BODY and ENVELOPE for corpus/NAME.eml, and every BODY[section] (with .MIME, .HEADER,
+# .TEXT) it answers with something for. The unit test compares the parser with these, so
+# it needs no Dovecot itself. Run it again after adding a corpus message.
 #
 # The Debian packages are only unpacked (apt-get download, dpkg -x) into a temporary
 # directory: nothing is installed and no service is started. Dovecot's imap process runs
@@ -70,6 +71,25 @@ def fetch(imap, seq, item):
     assert text.startswith(prefix) and text.endswith(b')'), text[:80]
     return text[len(prefix):-1]
 
+def section_value(imap, seq, section):
+    text = fetch(imap, seq, 'BODY.PEEK[%s]' % section)
+    if text.startswith(b'{'):
+        return text[text.index(b'\r\n') + 2:]
+    if text == b'NIL':
+        return b''
+    assert text.startswith(b'"') and text.endswith(b'"'), text
+    return text[1:-1].replace(b'\\"', b'"').replace(b'\\\\', b'\\')
+
+# Part numbers to ask for: every path of up to three numbers from 1 to 4, and deeper
+# chains of 1s for the nested corpus messages.
+numbers = ['.'.join(map(str, p)) for p in
+           [(a,) for a in range(1, 5)] +
+           [(a, b) for a in range(1, 5) for b in range(1, 5)] +
+           [(a, b, c) for a in range(1, 5) for b in range(1, 5) for c in range(1, 5)]]
+numbers += ['.'.join(['1'] * n) for n in range(4, 7)]
+sections = ['HEADER', 'TEXT'] + [n + suffix for n in numbers
+                                 for suffix in ('', '.MIME', '.HEADER', '.TEXT')]
+
 def escape(value):
     out = ''
     for b in value:
@@ -101,6 +121,10 @@ for seq, name in enumerate(names, 1):
     lines = ['# Dovecot 2.3 answers for %s (make_fixtures.sh)' % name]
     for item in ('BODYSTRUCTURE', 'BODY', 'ENVELOPE'):
         lines.append('%s %s' % (item, escape(fetch(imap, seq, item))))
+    for section in sections:
+        value = section_value(imap, seq, section)
+        if value:
+            lines.append('BODY[%s] %s' % (section, escape(value)))
     with open(os.path.join(corpus, name[:-4] + '.imap'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
 imap.logout()

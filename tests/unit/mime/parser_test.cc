@@ -116,8 +116,9 @@ TEST(MimeSections, RangesFollowRfc3501) {
   EXPECT_EQ(section(kMessage, parsed, "2", text), "inner body");
   EXPECT_EQ(section(kMessage, parsed, "2.1", body), "inner body");
   EXPECT_EQ(section(kMessage, parsed, "2.2", body), std::nullopt);
+  // The closing boundary's line break stays with the multipart it closes (as Dovecot).
   EXPECT_EQ(section(kMessage, parsed, "3", body),
-            "--c\r\n\r\nalt one\r\n--c\r\n\r\nalt two\r\n--c--");
+            "--c\r\n\r\nalt one\r\n--c\r\n\r\nalt two\r\n--c--\r\n");
   EXPECT_EQ(section(kMessage, parsed, "3.1", body), "alt one");
   EXPECT_EQ(section(kMessage, parsed, "3.2", body), "alt two");
   EXPECT_EQ(section(kMessage, parsed, "3.2", mime), "\r\n");
