@@ -328,12 +328,6 @@ void apply_envelope_field(std::string_view name, std::string_view value, Envelop
   }
 }
 
-bool is_encoded(const ContentFields& content) {
-  if (!content.transfer_encoding) return false;
-  const std::string encoding = lowercase(*content.transfer_encoding);
-  return encoding != "7bit" && encoding != "8bit" && encoding != "binary" && !encoding.empty();
-}
-
 namespace {
 
 // Reads words (atoms, quoted strings, dots) up to a special that ends a phrase or a

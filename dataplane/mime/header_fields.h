@@ -20,9 +20,6 @@ bool is_kept_field(std::string_view name, bool in_message_header);
 void apply_content_field(std::string_view name, std::string_view value, ContentFields& out);
 void apply_envelope_field(std::string_view name, std::string_view value, Envelope& out);
 
-// A Content-Transfer-Encoding other than 7bit, 8bit or binary.
-bool is_encoded(const ContentFields& content);
-
 // RFC 5322 address-list (obsolete forms and stray junk tolerated) in ENVELOPE form. A
 // mailbox without a host gets the host "MISSING_DOMAIN", without a local part the
 // mailbox "MISSING_MAILBOX", as Dovecot does, because IMAP reads a NIL host as a group.

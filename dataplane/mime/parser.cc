@@ -138,9 +138,9 @@ void MimeParser::end_header(uint64_t body_start, LineCount at_body_start) {
       frame.boundary = *boundary;
       longest_boundary_ = std::max(longest_boundary_, boundary->size());
     }
-  } else if (part.is_message_rfc822() && !is_encoded(part.content)) {
-    // An encoded message/rfc822 body (not allowed, RFC 2046 section 5.2.1) is not parsed:
-    // its octets are not a message.
+  } else if (part.is_message_rfc822()) {
+    // Even an encoded message/rfc822 body (not allowed, RFC 2046 section 5.2.1) is parsed
+    // as it stands, as Dovecot does: BODYSTRUCTURE must give it an envelope and a body.
     if (deep) {
       result_.faults |= fault_nesting_limit;
     } else if (part_count_ < limits_.max_parts) {
@@ -172,13 +172,15 @@ bool MimeParser::boundary_line(std::string_view line, uint64_t line_start,
   LineCount at_end = count_;
   if (prev_break_ > 0) --at_end.lf;
   if (prev_break_ == 1) --at_end.bare_lf;
-  if (after_close_) {
-    // Right after a closing boundary line, that line's break stays with the multipart it
-    // closed, as Dovecot serves it, rather than counting as this boundary's.
+  // A header cut short by the boundary ends before the line break, as a body would.
+  const uint64_t header_end = end;
+  if (after_close_ || mode_ == Mode::header) {
+    // Right after a closing boundary line, or a header line, that line's break stays
+    // with the parts it ends (Dovecot serves it so), not with this boundary.
     end = line_start;
     at_end = count_;
   }
-  close_above(best, end, at_end);
+  close_above(best, end, at_end, header_end);
   Frame& frame = stack_[best];
   const std::string_view after = rest.substr(frame.boundary.size());
   if (after.starts_with("--")) {
@@ -194,16 +196,18 @@ bool MimeParser::boundary_line(std::string_view line, uint64_t line_start,
   return true;
 }
 
-void MimeParser::close_above(size_t depth, uint64_t end, LineCount at_end) {
+void MimeParser::close_above(size_t depth, uint64_t end, LineCount at_end, uint64_t header_end) {
   while (stack_.size() > depth + 1) {
     Frame& frame = stack_.back();
     Part& part = *frame.part;
     if (mode_ == Mode::header) {
       // The part ended inside its header: no body.
       end_header_fields();
-      part.body_start = std::max(end, part.start);
-      frame.at_body_start = at_end;
+      part.body_start = std::max(header_end, part.start);
+      part.end = part.body_start;
+      stack_.pop_back();
       mode_ = Mode::body;
+      continue;
     }
     if (end < part.body_start) {
       // The empty line after the header was the line break before the boundary: a header
@@ -242,7 +246,7 @@ ParsedMessage MimeParser::finish() {
   if (offset_ > line_start_) end_line(line_start_, offset_, false);
   if (mode_ == Mode::header) end_header(offset_, count_);
   // Close everything, the top message included.
-  close_above(0, offset_, count_);
+  close_above(0, offset_, count_, offset_);
   const Frame& top = stack_.front();
   if (!top.boundary.empty() && !top.in_epilogue) result_.faults |= fault_unterminated;
   Part& root = result_.root;

@@ -67,7 +67,7 @@ class MimeParser {
   void end_header_fields();
   void end_header(uint64_t body_start, LineCount at_body_start);
   bool boundary_line(std::string_view line, uint64_t line_start, uint64_t next_line_start);
-  void close_above(size_t depth, uint64_t end, LineCount at_end);
+  void close_above(size_t depth, uint64_t end, LineCount at_end, uint64_t header_end);
   void open_part(uint64_t start, bool is_message);
   void recompute_longest_boundary();
   static void set_counts(Part& part, LineCount at_body_start, LineCount at_end);
