@@ -102,6 +102,8 @@ std::string decode_q(std::string_view text) {
   return out;
 }
 
+constexpr size_t kMaxEncodedWord = 1024;
+
 struct EncodedWord {
   std::string_view charset;
   std::string octets;
@@ -112,12 +114,14 @@ struct EncodedWord {
 // no white space inside (RFC 2047 section 5).
 bool read_encoded_word(std::string_view text, EncodedWord& word) {
   if (!text.starts_with("=?")) return false;
-  const size_t charset_end = text.find('?', 2);
+  const size_t charset_end = text.substr(0, kMaxEncodedWord).find('?', 2);
   if (charset_end == std::string_view::npos || charset_end == 2) return false;
   if (charset_end + 2 >= text.size() || text[charset_end + 2] != '?') return false;
   const char encoding = text[charset_end + 1];
   const size_t text_start = charset_end + 3;
-  const size_t end = text.find("?=", text_start);
+  // RFC 2047 allows 75 octets; longer words are decoded too, up to a bound that keeps a
+  // field full of unclosed "=?" from costing quadratic time.
+  const size_t end = text.substr(0, kMaxEncodedWord).find("?=", text_start);
   if (end == std::string_view::npos) return false;
   const std::string_view encoded = text.substr(text_start, end - text_start);
   for (char c : text.substr(0, end)) {

@@ -64,14 +64,11 @@ class Scanner {
     return out;
   }
 
+  // Up to white space or a special. Control octets and 8-bit text count as token text:
+  // broken senders put them there, and dropping them would lose more than it fixes.
   template <typename Special>
   std::string_view token(Special special) {
     const size_t start = pos_;
-    while (!done() && !is_wsp(peek()) && !special(peek()) &&
-           static_cast<unsigned char>(peek()) >= 0x20 && peek() != 0x7f) {
-      ++pos_;
-    }
-    // Control octets and 8-bit text count as token text: broken senders put them there.
     while (!done() && !is_wsp(peek()) && !special(peek())) ++pos_;
     return text_.substr(start, pos_ - start);
   }

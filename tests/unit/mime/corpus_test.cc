@@ -51,8 +51,8 @@ std::string describe(const ParsedMessage& message) {
   return out;
 }
 
-// The fixture holds one "NAME VALUE" line per item; VALUE may hold literals, whose
-// CRLF are written as the two characters \r\n... so values are stored escaped.
+// A fixture holds one "ITEM VALUE" line per FETCH item, the value escaped (\\, \r, \n,
+// \xHH) so that literals and 8-bit octets fit on one line.
 std::map<std::string, std::string> read_fixture(const fs::path& path) {
   std::map<std::string, std::string> out;
   std::istringstream in(read_file(path));

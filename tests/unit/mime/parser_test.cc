@@ -253,6 +253,19 @@ TEST(MimeMalformed, FaultsSayWhatWasCutShort) {
       fault_unterminated);
 }
 
+TEST(MimeMalformed, PathologicalFieldsStayLinear) {
+  // Each of these is quadratic in a naive reader; here they only have to finish.
+  std::string message = "To: ";
+  for (int i = 0; i < 4000; ++i) message += "a" + std::to_string(i) + "@x, ";
+  message += "\r\nSubject: ";
+  for (int i = 0; i < 8000; ++i) message += "=?utf-8?q?a";
+  message += "\r\nContent-Type: text/plain; " + std::string(20000, ';') + std::string(20000, '(');
+  message += "\r\nCc: " + std::string(30000, '"') + "\r\n\r\n";
+  const ParsedMessage parsed = parse_message(message);
+  EXPECT_EQ(parsed.root.envelope->to->size(), 4000u);
+  EXPECT_EQ(decode_encoded_words(*parsed.root.envelope->subject), *parsed.root.envelope->subject);
+}
+
 TEST(MimeAddresses, ObsoleteAndBrokenForms) {
   const AddressList list = parse_address_list(
       "<@a.example,@b.example:r@c.example>, x@y.example (Com ment), \"Q\\\"N\" <q@z>, "
