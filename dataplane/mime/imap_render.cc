@@ -151,14 +151,16 @@ void append_envelope(std::string& out, const Envelope& envelope) {
   out += ')';
 }
 
+void append_empty_body(std::string& out, bool extension_data) {
+  out += R"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0)";
+  out += extension_data ? " NIL NIL NIL NIL)" : ")";
+}
+
 void append_multipart(std::string& out, const Part& part, bool extension_data) {
   out += '(';
-  if (part.children.empty()) {
-    // IMAP has no multipart without parts (one whose boundary never came); like Dovecot,
-    // send one empty text part.
-    out += R"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0)";
-    out += extension_data ? " NIL NIL NIL NIL)" : ")";
-  }
+  // IMAP has no multipart without parts (one whose boundary never came); like Dovecot,
+  // send one empty text part.
+  if (part.children.empty()) append_empty_body(out, extension_data);
   for (const Part& child : part.children) append_body(out, child, extension_data);
   out += ' ';
   append_imap_string(out, part.content.subtype);
@@ -200,12 +202,20 @@ void append_body(std::string& out, const Part& part, bool extension_data) {
     out += "\"7bit\"";
   }
   fmt::format_to(std::back_inserter(out), " {}", part.body_crlf_octets());
-  if (part.is_message_rfc822() && !part.children.empty()) {
-    const Part& message = part.children.front();
+  if (part.is_message_rfc822()) {
+    // The syntax needs an envelope and a body even where the embedded message was not
+    // parsed (past max_depth or max_parts): all NIL and an empty text part then.
     out += ' ';
-    append_envelope(out, message.envelope.value_or(Envelope{}));
-    out += ' ';
-    append_body(out, message, extension_data);
+    if (part.children.empty()) {
+      append_envelope(out, Envelope{});
+      out += ' ';
+      append_empty_body(out, extension_data);
+    } else {
+      const Part& message = part.children.front();
+      append_envelope(out, message.envelope.value_or(Envelope{}));
+      out += ' ';
+      append_body(out, message, extension_data);
+    }
     fmt::format_to(std::back_inserter(out), " {}", part.body_lines);
   } else if (content.type == "text") {
     fmt::format_to(std::back_inserter(out), " {}", part.body_lines);

@@ -170,6 +170,17 @@ TEST(MimeLimits, NestingStopsAtMaxDepth) {
   EXPECT_EQ(fits.faults, fault_none);
 }
 
+TEST(MimeLimits, MessageKeptAsLeafStillHasEnvelopeAndBody) {
+  ParserLimits limits;
+  limits.max_depth = 1;
+  const ParsedMessage parsed =
+      parse_message("Content-Type: message/rfc822\r\n\r\nSubject: s\r\n\r\nx\r\n", limits);
+  EXPECT_TRUE(parsed.faults & fault_nesting_limit);
+  EXPECT_EQ(imap_bodystructure(parsed.root, false),
+            R"(("message" "rfc822" NIL NIL NIL "7bit" 17 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))"
+            R"( ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 3))");
+}
+
 TEST(MimeLimits, PartsStopAtMaxParts) {
   std::string message = "Content-Type: multipart/mixed; boundary=p\r\n\r\n";
   for (int i = 0; i < 50; ++i) message += "--p\r\n\r\npart\r\n";
