@@ -298,31 +298,39 @@ void apply_content_field(std::string_view name, std::string_view value, ContentF
   }
 }
 
-void apply_envelope_field(std::string_view name, std::string_view value, Envelope& out) {
+bool apply_envelope_field(std::string_view name, std::string_view value, size_t max_addresses,
+                          Envelope& out) {
+  // RFC 5322 allows each field once; where senders repeat one, Dovecot's answers are
+  // followed: the last Date, Subject, In-Reply-To or Message-ID counts, and repeated
+  // address fields add up (to max_addresses each).
   auto addresses = [&](std::optional<AddressList>& list) {
-    if (!list) list = parse_address_list(value);
+    AddressList parsed = parse_address_list(value);
+    if (!list) list.emplace();
+    for (Address& address : parsed) {
+      if (list->size() >= max_addresses) return false;
+      list->push_back(std::move(address));
+    }
+    return true;
   };
-  if (name == "date") {
-    set_once(out.date, value);
-  } else if (name == "subject") {
-    set_once(out.subject, value);
-  } else if (name == "in-reply-to") {
-    set_once(out.in_reply_to, value);
-  } else if (name == "message-id") {
-    set_once(out.message_id, value);
-  } else if (name == "from") {
-    addresses(out.from);
-  } else if (name == "sender") {
-    addresses(out.sender);
-  } else if (name == "reply-to") {
-    addresses(out.reply_to);
-  } else if (name == "to") {
-    addresses(out.to);
-  } else if (name == "cc") {
-    addresses(out.cc);
-  } else if (name == "bcc") {
-    addresses(out.bcc);
+  auto replace = [&](std::optional<std::string>& field) {
+    field = std::string(trim(value));
+    return true;
+  };
+  static constexpr std::pair<std::string_view, std::optional<std::string> Envelope::*> kText[] = {
+      {"date", &Envelope::date},
+      {"subject", &Envelope::subject},
+      {"in-reply-to", &Envelope::in_reply_to},
+      {"message-id", &Envelope::message_id}};
+  static constexpr std::pair<std::string_view, std::optional<AddressList> Envelope::*> kLists[] = {
+      {"from", &Envelope::from}, {"sender", &Envelope::sender}, {"reply-to", &Envelope::reply_to},
+      {"to", &Envelope::to},     {"cc", &Envelope::cc},         {"bcc", &Envelope::bcc}};
+  for (const auto& [field, member] : kText) {
+    if (name == field) return replace(out.*member);
   }
+  for (const auto& [field, member] : kLists) {
+    if (name == field) return addresses(out.*member);
+  }
+  return true;
 }
 
 namespace {

@@ -16,9 +16,11 @@ std::string lowercase(std::string_view text);
 // own header.
 bool is_kept_field(std::string_view name, bool in_message_header);
 
-// First occurrence wins for every field, as for the envelope fields in other servers.
+// The first of each Content-* field counts, as in Dovecot.
 void apply_content_field(std::string_view name, std::string_view value, ContentFields& out);
-void apply_envelope_field(std::string_view name, std::string_view value, Envelope& out);
+// False when an address list reached max_addresses and addresses were dropped.
+bool apply_envelope_field(std::string_view name, std::string_view value, size_t max_addresses,
+                          Envelope& out);
 
 // RFC 5322 address-list (obsolete forms and stray junk tolerated) in ENVELOPE form. A
 // mailbox without a host gets the host "MISSING_DOMAIN", without a local part the

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "dataplane/mime/header_fields.h"
 
 namespace postcore::mime {
@@ -15,8 +17,16 @@ void append_imap_string(std::string& out, std::string_view text) {
     }
   }
   if (literal) {
-    fmt::format_to(std::back_inserter(out), "{{{}}}\r\n", text.size());
-    for (char c : text) out += c == '\0' ? '\x80' : c;
+    // NUL may not be sent at all; like Dovecot, it becomes U+FFFD.
+    const size_t nuls = static_cast<size_t>(std::count(text.begin(), text.end(), '\0'));
+    fmt::format_to(std::back_inserter(out), "{{{}}}\r\n", text.size() + 2 * nuls);
+    for (char c : text) {
+      if (c == '\0') {
+        out += "\xef\xbf\xbd";
+      } else {
+        out += c;
+      }
+    }
     return;
   }
   out += '"';
@@ -28,6 +38,23 @@ void append_imap_string(std::string& out, std::string_view text) {
 }
 
 namespace {
+
+// Text a person reads (Subject, display names), as Dovecot sends it: tabs and line breaks
+// are spaces, runs of white space one space, none at either end.
+std::string for_humans(std::string_view text) {
+  std::string out;
+  bool space = false;
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
 
 void append_nstring(std::string& out, const std::optional<std::string>& text) {
   if (text) {
@@ -55,7 +82,7 @@ void append_addresses(std::string& out, const std::optional<AddressList>& list) 
     switch (address.kind) {
       case Address::Kind::mailbox:
         out += '(';
-        append_nonempty(out, address.name);
+        append_nonempty(out, for_humans(address.name));
         out += ' ';
         append_nonempty(out, address.route);
         out += ' ';
@@ -130,7 +157,11 @@ void append_envelope(std::string& out, const Envelope& envelope) {
   out += '(';
   append_nstring(out, envelope.date);
   out += ' ';
-  append_nstring(out, envelope.subject);
+  if (envelope.subject) {
+    append_imap_string(out, for_humans(*envelope.subject));
+  } else {
+    out += "NIL";
+  }
   out += ' ';
   append_addresses(out, envelope.from);
   // RFC 3501: an absent or empty Sender or Reply-To is the From.

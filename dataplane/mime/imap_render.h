@@ -17,7 +17,8 @@ std::string imap_envelope(const Part& message);
 std::string imap_bodystructure(const Part& part, bool extension_data);
 
 // An IMAP string: quoted, or a literal when it holds CR, LF, NUL or 8-bit octets (a
-// quoted string may not; NUL, never allowed, is sent as 0x80 as Dovecot does).
+// quoted string may not; NUL, allowed in neither, is sent as U+FFFD as Dovecot does).
+// There is no length limit for quoted strings in RFC 3501, and Dovecot sets none.
 void append_imap_string(std::string& out, std::string_view text);
 
 }  // namespace postcore::mime

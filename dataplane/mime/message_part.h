@@ -26,8 +26,8 @@ struct Address {
 
 using AddressList = std::vector<Address>;
 
-// The fields of RFC 3501's ENVELOPE, unfolded but otherwise as sent (the first of each
-// field counts). An absent field is nullopt; the renderer applies IMAP's defaults.
+// The fields of RFC 3501's ENVELOPE, unfolded and trimmed but otherwise as sent. An
+// absent field is nullopt; the renderer applies IMAP's defaults.
 struct Envelope {
   std::optional<std::string> date, subject, in_reply_to, message_id;
   std::optional<AddressList> from, sender, reply_to, to, cc, bcc;
@@ -79,7 +79,7 @@ enum ParseFault : uint32_t {
   fault_none = 0,
   fault_nesting_limit = 1u << 0,     // a multipart or message below max_depth kept as a leaf
   fault_part_limit = 1u << 1,        // parts after max_parts folded into their neighbours
-  fault_header_truncated = 1u << 2,  // a kept header field longer than max_field_bytes
+  fault_header_truncated = 1u << 2,  // a field over max_field_bytes, a list over max_addresses
   fault_missing_boundary = 1u << 3,  // a multipart without a usable boundary parameter
   fault_unterminated = 1u << 4,      // a multipart that never saw its closing boundary
 };

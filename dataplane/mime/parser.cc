@@ -107,7 +107,10 @@ void MimeParser::end_field() {
   field_kept_ = false;
   Part& part = *stack_.back().part;
   apply_content_field(field_name_, field_value_, part.content);
-  if (part.envelope) apply_envelope_field(field_name_, field_value_, *part.envelope);
+  if (part.envelope &&
+      !apply_envelope_field(field_name_, field_value_, limits_.max_addresses, *part.envelope)) {
+    result_.faults |= fault_header_truncated;
+  }
 }
 
 void MimeParser::end_header_fields() {

@@ -26,6 +26,8 @@ struct ParserLimits {
   // A kept header field (Content-*, envelope fields) is cut at this many octets; the rest
   // of the line is still read, just not kept.
   size_t max_field_bytes = 64 * 1024;
+  // Addresses kept per envelope list (From, To, ...), over all fields of that name.
+  size_t max_addresses = 10000;
   // RFC 2046 allows 70; longer boundary parameters are treated as missing.
   size_t max_boundary = 200;
 };

@@ -181,6 +181,17 @@ TEST(MimeLimits, MessageKeptAsLeafStillHasEnvelopeAndBody) {
             R"( ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 3))");
 }
 
+TEST(MimeLimits, RepeatedAddressFieldsAddUpToMaxAddresses) {
+  std::string message;
+  for (int i = 0; i < 30; ++i) message += "To: a" + std::to_string(i) + "@x, b@y\r\n";
+  ParserLimits limits;
+  limits.max_addresses = 25;
+  const ParsedMessage parsed = parse_message(message + "\r\n", limits);
+  EXPECT_EQ(parsed.root.envelope->to->size(), 25u);
+  EXPECT_TRUE(parsed.faults & fault_header_truncated);
+  EXPECT_EQ(parse_message(message + "\r\n").root.envelope->to->size(), 60u);
+}
+
 TEST(MimeLimits, PartsStopAtMaxParts) {
   std::string message = "Content-Type: multipart/mixed; boundary=p\r\n\r\n";
   for (int i = 0; i < 50; ++i) message += "--p\r\n\r\npart\r\n";
@@ -237,7 +248,7 @@ const MalformedCase kMalformed[] = {
      R"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0))"},
     {"body only", "\r\nbody\r\n", R"(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 6 1))"},
     {"NUL and 8-bit in a header", std::string_view("Content-Description: a\0\xff\r\n\r\n", 28),
-     "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL {3}\r\na\x80\xff \"7bit\" 0 0)"},
+     "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL {5}\r\na\xef\xbf\xbd\xff \"7bit\" 0 0)"},
     {"boundary parameter empty", "Content-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n",
      R"((("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) "mixed"))"},
     {"garbage content type", "Content-Type: ;;;\r\n\r\nx",
