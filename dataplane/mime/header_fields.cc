@@ -133,7 +133,8 @@ std::string percent_encode(std::string_view text) {
 }
 
 // Joins RFC 2231 continuations (name*0, name*1*, ...): the result keeps "name*" and the
-// charset'language' prefix when any section was extended, else plain "name".
+// charset'language' prefix when section 0, the only one that may carry them, is extended;
+// plain sections are then percent-encoded to fit. Otherwise it is plain "name".
 Parameters join_continuations(const Parameters& raw) {
   struct Section {
     std::string value;

@@ -7,7 +7,7 @@
 
 namespace postcore::mime {
 
-// A part that ended inside its header (at a boundary) has no lines.
+// Saturating: a part cut short before its body has no lines.
 void MimeParser::set_counts(Part& part, LineCount at_body_start, LineCount at_end) {
   part.body_lines = at_end.lf > at_body_start.lf ? at_end.lf - at_body_start.lf : 0;
   part.body_bare_lf =
