@@ -90,10 +90,9 @@ class MimeParser {
   bool last_was_cr_ = false;
   // The line break before the current line: its length, 0 at the start of the message.
   uint8_t prev_break_ = 0;
-  LineCount count_after_line_;
-  bool closed_line_ = false;  // the current line is a closing boundary
-  bool after_close_ = false;  // the line before the current one was  // count_ with the current
-                              // line's break, once it is seen
+  LineCount count_after_line_;  // count_ with the current line's break, once it is seen
+  bool closed_line_ = false;    // the current line is a closing boundary
+  bool after_close_ = false;    // the line before the current one was a closing boundary
 
   // The header field being unfolded, when it is one the tree keeps.
   std::string field_name_;
