@@ -198,6 +198,8 @@ std::string_view describe(MboxProblemKind kind) {
       return "the last line has no line end";
     case MboxProblemKind::empty_input:
       return "the file is empty";
+    case MboxProblemKind::trailing_ctrl_z:
+      return "a Ctrl-Z after the last line skipped";
   }
   return "unknown problem";
 }
@@ -243,6 +245,11 @@ void MboxReader::feed(std::string_view chunk) {
 }
 
 void MboxReader::finish() {
+  if (line_ == "\x1a") {
+    // A Ctrl-Z end-of-file mark left by old DOS and Windows tools: not part of any message.
+    visitor_.problem({MboxProblemKind::trailing_ctrl_z, lines_ + 1, 1, 0});
+    line_.clear();
+  }
   if (in_long_line_) {
     visitor_.problem({MboxProblemKind::no_final_newline, lines_ + 1, 0, 0});
     take_long_piece({}, true, false);

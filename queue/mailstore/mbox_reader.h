@@ -8,10 +8,12 @@
 //  * a line beginning "From " that is the file's first line or follows a blank line (the
 //    mboxo/mboxrd rule), whatever else it holds;
 //  * a line beginning "From " anywhere else only when it reads "From " [sender] asctime
-//    date: `Www Mmm d[d] hh:mm[:ss] yyyy` (English day and month names, any number of
-//    spaces between fields, an optional `+hhmm`/`-hhmm` zone just before or after the
-//    year). Writers that forget the blank line still split; a body line such as "From
-//    here on..." does not.
+//    date: `Www Mmm d[d] hh:mm[:ss] yyyy` (day and month names spelt as asctime does,
+//    "Sat", "Jan"; any number of spaces between fields; a four-digit year; an optional
+//    `+hhmm`/`-hhmm` zone just before or after the year; then a space or the line's end,
+//    anything after that ignored). Writers that forget the blank line still split; a body
+//    line such as "From here on..." does not. The date is read in the same way for
+//    INTERNALDATE: UTC unless such a zone is given.
 //  * A line longer than max_line is never a From_ line.
 //
 // The blank line before a From_ line belongs to the separator, not to the message before
@@ -25,7 +27,8 @@
 // Nothing is dropped without a word: text before the first From_ line is skipped and
 // reported with its size, and every oddity (a bad From_ date, a header with no end, NUL
 // octets, a last line without a newline, an over-long line or header, an empty file) is
-// reported with the line it is on.
+// reported with the line it is on. A last line holding only Ctrl-Z (0x1A), an end-of-file
+// mark of old DOS and Windows tools, is skipped and reported too.
 //
 // Trust: none; any octets are accepted and never crash it.
 #pragma once
@@ -72,6 +75,7 @@ enum class MboxProblemKind {
   nul_octets,                    // the message holds NUL octets (kept as they are)
   no_final_newline,              // the file's last line has no line end (CRLF added)
   empty_input,                   // no octets at all
+  trailing_ctrl_z,               // a last line of just Ctrl-Z (0x1A), skipped (octets: 1)
 };
 
 struct MboxProblem {
