@@ -18,6 +18,24 @@ int base64_value(char c) {
 
 }  // namespace
 
+std::string decode_base64_lenient(std::string_view text) {
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    const int value = base64_value(c);
+    if (value < 0) continue;
+    bits = (bits << 6) | static_cast<uint32_t>(value);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out += static_cast<char>((bits >> count) & 0xff);
+    }
+  }
+  return out;
+}
+
 bool decode_base64(std::string_view text, std::string& out, Base64Padding padding) {
   out.clear();
   // Without padding, the '='s that would complete the last quantum are implied.

@@ -20,6 +20,10 @@ enum class Base64Padding {
 // that is at least text.size(), so no copy of the decoded bytes is left in a freed block.
 bool decode_base64(std::string_view text, std::string& out, Base64Padding padding);
 
+// Lenient, as mail readers are with what senders wrote (RFC 2047 "B" words, base64 bodies):
+// octets outside the alphabet are skipped and the first '=' ends the data.
+std::string decode_base64_lenient(std::string_view text);
+
 // Overwrites every octet `s` owns, not only its current length (a short string keeps its
 // bytes in the inline buffer, and shrinking never clears what was there), then empties it.
 void wipe_string(std::string& s);

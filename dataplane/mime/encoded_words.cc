@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "common/base64.h"
 #include "dataplane/mime/header_fields.h"
 
 namespace postcore::mime {
@@ -57,41 +58,14 @@ int hex_value(char c) {
   return -1;
 }
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Lenient, as mail readers are: octets outside the alphabet are skipped, "=" ends it.
-std::string decode_b(std::string_view text) {
-  std::string out;
-  uint32_t bits = 0;
-  int count = 0;
-  for (char c : text) {
-    if (c == '=') break;
-    const int value = base64_value(c);
-    if (value < 0) continue;
-    bits = (bits << 6) | static_cast<uint32_t>(value);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out += static_cast<char>((bits >> count) & 0xff);
-    }
-  }
-  return out;
-}
-
-// RFC 2047 "Q": "_" is a space; a "=" not followed by two hex digits is kept.
-std::string decode_q(std::string_view text) {
+// `escape` followed by two hex digits is that octet; one not followed by two is kept as it
+// is. RFC 2047 "Q" ('=', and '_' for a space) and RFC 2231 values ('%').
+std::string decode_hex_escapes(std::string_view text, char escape, bool underscore_is_space) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '_') {
+    if (underscore_is_space && text[i] == '_') {
       out += ' ';
-    } else if (text[i] == '=' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+    } else if (text[i] == escape && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
                hex_value(text[i + 2]) >= 0) {
       out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
       i += 2;
@@ -128,29 +102,15 @@ bool read_encoded_word(std::string_view text, EncodedWord& word) {
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return false;
   }
   if (encoding == 'B' || encoding == 'b') {
-    word.octets = decode_b(encoded);
+    word.octets = decode_base64_lenient(encoded);
   } else if (encoding == 'Q' || encoding == 'q') {
-    word.octets = decode_q(encoded);
+    word.octets = decode_hex_escapes(encoded, '=', true);
   } else {
     return false;
   }
   word.charset = text.substr(2, charset_end - 2);
   word.length = end + 2;
   return true;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-        hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -236,10 +196,10 @@ std::string decode_encoded_words(std::string_view text) {
 std::string decode_rfc2231_value(std::string_view value) {
   const size_t first = value.find('\'');
   const size_t second = first == std::string_view::npos ? first : value.find('\'', first + 1);
-  if (second == std::string_view::npos) return percent_decode(value);
+  if (second == std::string_view::npos) return decode_hex_escapes(value, '%', false);
   std::string out;
   const std::string_view charset = value.substr(0, first);
-  const std::string octets = percent_decode(value.substr(second + 1));
+  const std::string octets = decode_hex_escapes(value.substr(second + 1), '%', false);
   // RFC 2231 allows an empty charset; the octets are then taken as they are.
   if (charset.empty()) return octets;
   if (!charset_to_utf8(charset, octets, out)) return std::string(value);

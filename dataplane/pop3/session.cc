@@ -81,9 +81,11 @@ void Session::run() {
       error("Line too long.");
       continue;
     }
+    // A line before login may hold a password (the PASS that logs in too): no copy of it is
+    // left behind.
+    const bool may_hold_password = state_ == State::authorization;
     handle_line(line);
-    // A line before login may hold a password: no copy of it is left behind.
-    if (state_ != State::transaction) {
+    if (may_hold_password) {
       wipe_string(line_);
       pending_.wipe_spent();
     }
@@ -277,6 +279,7 @@ void Session::maildrop_opened(MaildropResult result, std::vector<MessageEntry> l
       state_ = State::transaction;
       listing_ = std::move(listing);
       deleted_.assign(listing_.size(), false);
+      for (const MessageEntry& m : listing_) total_octets_ += m.size;
       reply("+OK Logged in.\r\n");
       break;
     case MaildropResult::in_use:
@@ -338,10 +341,8 @@ bool Session::message_number(std::string_view argument, size_t* index) {
 }
 
 void Session::stat() {
-  uint64_t octets = 0;
-  for (const MessageEntry& m : listing_) octets += m.size;
   reply("+OK " + std::to_string(listing_.size() - deleted_count_) + " " +
-        std::to_string(octets - deleted_octets_) + "\r\n");
+        std::to_string(total_octets_ - deleted_octets_) + "\r\n");
 }
 
 void Session::list(std::string_view argument, bool uidl) {

@@ -103,6 +103,7 @@ class Session {
 
   std::vector<MessageEntry> listing_;
   std::vector<bool> deleted_;
+  uint64_t total_octets_ = 0;  // of the whole listing
   size_t deleted_count_ = 0;
   uint64_t deleted_octets_ = 0;
 

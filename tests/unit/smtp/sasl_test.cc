@@ -29,6 +29,16 @@ TEST(Base64, Rfc4648Vectors) {
   }
 }
 
+// What mail senders write is read leniently: line breaks and stray octets skipped, the
+// first '=' ends it, a missing pad is no error.
+TEST(Base64, LenientDecodingForMail) {
+  EXPECT_EQ(decode_base64_lenient("Zm9v\r\nYmFy"), "foobar");
+  EXPECT_EQ(decode_base64_lenient("Zm9vYg"), "foob");
+  EXPECT_EQ(decode_base64_lenient("Zm9vYg==Zm9v"), "foob");
+  EXPECT_EQ(decode_base64_lenient("Z!m9v"), "foo");
+  EXPECT_EQ(decode_base64_lenient(""), "");
+}
+
 TEST(Base64, Refused) {
   for (const std::string text : {"Zg", "Zg=", "Zg===", "====", "Zm9v=", "Zg==Zg==", "Zm 9",
                                  "Zm9v\r\n", "Zh==", "Zm9=", "Zm-v", "Zm_v"}) {
