@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include <ctime>
+
 #include <unistd.h>
 
 #include <atomic>
@@ -44,6 +46,15 @@ void write(Level l, std::string_view component, std::string_view message) {
 }  // namespace postcore::log
 
 namespace postcore {
+
+std::string iso_time(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 std::string printable(std::string_view text) {
   std::string out;

@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,9 @@ namespace postcore {
 // Text safe to quote in a one-line message or log line: control and non-ASCII bytes as
 // \xNN, so input from the network can neither break a line nor forge another.
 std::string printable(std::string_view text);
+
+// "2026-12-08T01:02:03Z": seconds since the epoch as ISO 8601 in UTC.
+std::string iso_time(int64_t unix_seconds);
 
 }  // namespace postcore
 

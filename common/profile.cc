@@ -14,6 +14,7 @@ namespace {
 constexpr ServiceInfo kServices[] = {
     {Service::smtp, "smtp", 25},
     {Service::submission, "submission", 587},
+    {Service::pop3, "pop3", 110},
 };
 
 // Raised inside the decoder only; parse_profile turns it into a Result.
@@ -199,6 +200,38 @@ bool get_bool(const toml::node& n, std::string_view what) {
   fail(n, std::string(what) + " must be true or false");
 }
 
+void decode_pop3(const toml::table& t, Pop3Settings& s) {
+  reject_unknown_keys(t,
+                      {"max_command_line", "max_errors", "idle_timeout_seconds", "max_connections",
+                       "max_connections_per_client"},
+                      "[pop3]");
+  if (auto n = t.get("max_command_line"))
+    s.max_command_line = static_cast<uint32_t>(get_int(*n, "max_command_line", 256, 65536));
+  if (auto n = t.get("max_errors"))
+    s.max_errors = static_cast<uint32_t>(get_int(*n, "max_errors", 1, 1000));
+  if (auto n = t.get("idle_timeout_seconds")) {
+    s.idle_timeout = get_seconds(*n, "idle_timeout_seconds");
+    if (s.idle_timeout < std::chrono::seconds(600))
+      fail(*n, "idle_timeout_seconds must be at least 600 (RFC 1939 3)");
+  }
+  if (auto n = t.get("max_connections"))
+    s.max_connections = static_cast<uint32_t>(get_int(*n, "max_connections", 1, 10000000));
+  if (auto n = t.get("max_connections_per_client"))
+    s.max_connections_per_client =
+        static_cast<uint32_t>(get_int(*n, "max_connections_per_client", 1, 10000000));
+}
+
+void decode_deliver(const toml::table& t, DeliverSettings& s) {
+  reject_unknown_keys(t, {"hold", "retry_seconds", "max_in_flight", "max_in_flight_bytes"},
+                      "[deliver]");
+  if (auto n = t.get("hold")) s.hold = get_bool(*n, "hold");
+  if (auto n = t.get("retry_seconds")) s.retry = get_seconds(*n, "retry_seconds");
+  if (auto n = t.get("max_in_flight"))
+    s.max_in_flight = static_cast<uint32_t>(get_int(*n, "max_in_flight", 1, 100000));
+  if (auto n = t.get("max_in_flight_bytes"))
+    s.max_in_flight_bytes = get_size(*n, "max_in_flight_bytes", 1 << 20, 1ull << 40);
+}
+
 void decode_auth(const toml::table& t, AuthSettings& s) {
   reject_unknown_keys(
       t,
@@ -269,8 +302,9 @@ void decode_volumes(const toml::node& node, Profile& p) {
 }
 
 void decode(const toml::table& root, Profile& p) {
-  reject_unknown_keys(root, {"appliance", "listener", "smtp", "spool", "auth", "volumes"},
-                      "the profile");
+  reject_unknown_keys(
+      root, {"appliance", "listener", "smtp", "pop3", "spool", "deliver", "auth", "volumes"},
+      "the profile");
   if (auto n = root.get("appliance")) decode_appliance(as_table(*n, "[appliance]"), p);
   if (auto n = root.get("listener")) {
     auto* arr = n->as_array();
@@ -279,6 +313,8 @@ void decode(const toml::table& root, Profile& p) {
   }
   if (auto n = root.get("smtp")) decode_smtp(as_table(*n, "[smtp]"), p.smtp);
   if (auto n = root.get("spool")) decode_spool(as_table(*n, "[spool]"), p.spool);
+  if (auto n = root.get("pop3")) decode_pop3(as_table(*n, "[pop3]"), p.pop3);
+  if (auto n = root.get("deliver")) decode_deliver(as_table(*n, "[deliver]"), p.deliver);
   if (auto n = root.get("auth")) decode_auth(as_table(*n, "[auth]"), p.auth);
   if (auto n = root.get("volumes")) decode_volumes(*n, p);
 }

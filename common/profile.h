@@ -13,7 +13,7 @@
 
 namespace postcore {
 
-enum class Service { smtp, submission };
+enum class Service { smtp, submission, pop3 };
 
 struct ServiceInfo {
   Service service;
@@ -51,6 +51,27 @@ struct SmtpSettings {
 struct SpoolSettings {
   uint64_t segment_size = 64ull << 20;
   uint64_t write_buffer = 1ull << 20;
+};
+
+// The POP3 service (RFC 1939).
+struct Pop3Settings {
+  uint32_t max_command_line = 1024;
+  uint32_t max_errors = 10;
+  std::chrono::seconds idle_timeout{600};    // RFC 1939 3: at least 10 minutes
+  uint32_t max_connections = 10000;          // in total
+  uint32_t max_connections_per_client = 50;  // per client IP address
+};
+
+// Local delivery: spooled messages into the mailboxes of their local recipients.
+struct DeliverSettings {
+  // Local delivery waits: spooled mail stays in the spool (listed by `postcore spool list`)
+  // until the dataplane runs with hold off again.
+  bool hold = false;
+  // A delivery that failed (the mailbox's core busy or its store stopped) is tried again
+  // after this long.
+  std::chrono::seconds retry = std::chrono::seconds(60);
+  uint32_t max_in_flight = 64;               // messages being delivered at once, per core
+  uint64_t max_in_flight_bytes = 256 << 20;  // their octets held in memory, per core
 };
 
 // Logins (SMTP AUTH on the submission service; POP and IMAP later).
@@ -103,6 +124,8 @@ struct Profile {
   std::chrono::seconds shutdown_grace{10};
   std::vector<ListenerConfig> listeners;
   SmtpSettings smtp;
+  Pop3Settings pop3;
+  DeliverSettings deliver;
   SpoolSettings spool;
   AuthSettings auth;
   // The set durable state lives on (the spool; later mailboxes and the store). Without

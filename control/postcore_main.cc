@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/profile.h"
 #include "control/supervisor/supervisor.h"
+#include "queue/mailstore/mailbox_cli.h"
 #include "queue/spool/spool_cli.h"
 #include "queue/volume/small_file.h"
 
@@ -76,6 +77,8 @@ int main(int argc, char** argv) {
   // The spool inspector has its own argument grammar (shared with its tests).
   if (argc >= 2 && std::string_view(argv[1]) == "spool")
     return spool::spool_command(argc - 1, argv + 1, std::cout, std::cerr);
+  if (argc >= 2 && std::string_view(argv[1]) == "mailbox")
+    return mailstore::mailbox_command(argc - 1, argv + 1, std::cout, std::cerr);
 
   CLI::App app{"postcore mail appliance"};
   app.require_subcommand(1);
@@ -90,6 +93,9 @@ int main(int argc, char** argv) {
   up_cmd->add_option("--log-level", log_level, "error, warning, info or debug");
   app.add_subcommand("spool",
                      "inspect the spool: list | show ID | verify [--data-dir DIR] [--json]");
+  app.add_subcommand("mailbox",
+                     "inspect the mail store: list ACCOUNT | show ACCOUNT UID | stats "
+                     "[--folder F] [--data-dir DIR] [--json]");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dpdk-dev libdpdk-dev
   libfuse3-dev fuse3
-  python3 swaks postfix iproute2
+  python3 swaks postfix iproute2 fetchmail
 )
 
 missing=()

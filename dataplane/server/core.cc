@@ -11,7 +11,11 @@
 #include "dataplane/engine/reactor.h"
 #include "dataplane/engine/uring_file_io.h"
 #include "dataplane/net/kernel_transport.h"
+#include "dataplane/server/delivery.h"
+#include "dataplane/server/mail_cores.h"
+#include "dataplane/server/pop3_service.h"
 #include "dataplane/server/smtp_service.h"
+#include "queue/mailstore/mail_shard.h"
 #include "queue/spool/queue_id.h"
 #include "queue/spool/spool_shard.h"
 #include "queue/volume/mirror_file_io.h"
@@ -24,13 +28,17 @@ struct Core::State {
   engine::UringFileIo file_io;
   volume::MirroredFileIo volume_io;  // every write to each healthy member, through file_io
   spool::SpoolShard spool;
+  mailstore::MailShard mail;  // the mailboxes of the accounts this core owns
+  Delivery delivery;          // this core's spooled mail into mailboxes, on whichever core
   net::KernelTransport transport;
   SmtpService smtp;
   SmtpService submission;
+  Pop3Service pop3;
 
   State(unsigned index, int cpu, const Profile& p, ConnectionLimiter& limiter,
         std::shared_ptr<volume::VolumeSet> volumes, LoginChecker* logins,
-        std::shared_ptr<const directory::Directory> directory)
+        std::shared_ptr<const directory::Directory> directory, MailCores& cores,
+        ConnectionLimiter& pop3_limiter)
       : reactor(engine::ReactorOptions{index, cpu, 4096}),
         file_io(reactor),
         volume_io(
@@ -41,18 +49,37 @@ struct Core::State {
         spool(volume_io, spool::ShardOptions{fmt::format("{}/spool/shard-{:03}", p.data_dir, index),
                                              static_cast<uint16_t>(index), p.spool.segment_size,
                                              static_cast<size_t>(p.spool.write_buffer)}),
+        mail(volume_io,
+             mailstore::MailShardOptions{mailstore::mail_root(p.data_dir),
+                                         static_cast<uint16_t>(index), p.spool.segment_size,
+                                         static_cast<size_t>(p.spool.write_buffer)}),
+        delivery(index, reactor, spool, cores, p.deliver),
         transport(reactor),
-        smtp(reactor, p, spool, limiter, directory, {Service::smtp, logins}),
-        submission(reactor, p, spool, limiter, std::move(directory),
-                   {Service::submission, logins}) {}
+        smtp(reactor, p, spool, limiter, directory,
+             {Service::smtp, logins, [this](const std::string& id) { delivery.spooled(id); }}),
+        submission(
+            reactor, p, spool, limiter, directory,
+            {Service::submission, logins, [this](const std::string& id) { delivery.spooled(id); }}),
+        pop3(reactor, index, p, pop3_limiter, cores, logins, std::move(directory)) {}
 
-  SmtpService& service(Service s) { return s == Service::submission ? submission : smtp; }
+  net::ServiceHandlerFactory& service(Service s) {
+    switch (s) {
+      case Service::submission:
+        return submission;
+      case Service::pop3:
+        return pop3;
+      case Service::smtp:
+        break;
+    }
+    return smtp;
+  }
 
   // Shards left by a larger core count that this core keeps: recovered (an unsealed segment
   // is cut back to its records and sealed), never written to again but by their own
   // sealing and reclaiming.
   std::vector<std::unique_ptr<spool::SpoolShard>> inherited;
-  Result<void> open_inherited(const Profile& p, unsigned index, unsigned count) {
+  std::vector<std::unique_ptr<Delivery>> inherited_delivery;
+  Result<void> open_inherited(const Profile& p, unsigned index, unsigned count, MailCores& cores) {
     const std::string root = p.data_dir + "/spool";
     auto names = volume_io.list_dir(root);
     if (!names) return names.error().code == ENOENT ? Result<void>() : names.error();
@@ -67,18 +94,25 @@ struct Core::State {
       if (!recovered) return recovered.error();
       log::info("server", "core {} keeps spool shard {} (left by a larger core count): {} messages",
                 index, *shard, recovered->messages);
+      inherited_delivery.push_back(
+          std::make_unique<Delivery>(index, reactor, *kept, cores, p.deliver));
       inherited.push_back(std::move(kept));
     }
     return {};
   }
+  void start_delivery() {
+    delivery.start();
+    for (auto& d : inherited_delivery) d->start();
+  }
   void flush_spool() {
     spool.flush();
     for (auto& shard : inherited) shard->flush();
+    mail.flush();
   }
   bool spool_idle() const {
     for (const auto& shard : inherited)
       if (!shard->idle()) return false;
-    return spool.idle();
+    return spool.idle() && mail.idle();
   }
 
   // Listeners configured for "aliases" follow the directory's service addresses: one per
@@ -131,7 +165,8 @@ struct Core::State {
 
 Core::Core(unsigned index, unsigned count, int cpu, const Profile& profile,
            ConnectionLimiter& limiter, std::shared_ptr<volume::VolumeSet> volumes,
-           LoginChecker* logins, std::shared_ptr<const directory::Directory> directory)
+           LoginChecker* logins, std::shared_ptr<const directory::Directory> directory,
+           MailCores& cores, ConnectionLimiter& pop3_limiter)
     : index_(index),
       count_(count),
       cpu_(cpu),
@@ -139,7 +174,9 @@ Core::Core(unsigned index, unsigned count, int cpu, const Profile& profile,
       limiter_(limiter),
       volumes_(std::move(volumes)),
       logins_(logins),
-      initial_directory_(std::move(directory)) {}
+      initial_directory_(std::move(directory)),
+      cores_(cores),
+      pop3_limiter_(pop3_limiter) {}
 
 Core::~Core() {
   join();
@@ -154,7 +191,7 @@ std::future<Result<void>> Core::start() {
 
 void Core::run(std::promise<Result<void>> started) {
   auto state = std::make_unique<State>(index_, cpu_, profile_, limiter_, volumes_, logins_,
-                                       initial_directory_);
+                                       initial_directory_, cores_, pop3_limiter_);
   auto fail = [&](const std::string& what, const Error& e) {
     started.set_value(make_error(e.code, fmt::format("core {}: {}: {}", index_, what, e.message)));
   };
@@ -162,8 +199,20 @@ void Core::run(std::promise<Result<void>> started) {
   auto recovered = state->spool.open();
   if (!recovered) return fail("spool recovery", recovered.error());
   // The shard logs what recovery found, corruption loudly.
-  if (auto r = state->open_inherited(profile_, index_, count_); !r)
+  if (auto r = state->open_inherited(profile_, index_, count_, cores_); !r)
     return fail("spool recovery", r.error());
+  if (index_ == 0) {
+    if (auto r = check_mail_layout(state->volume_io, profile_.data_dir, count_); !r)
+      return fail("mail store", r.error());
+  }
+  auto mail = state->mail.open();
+  if (!mail) return fail("mail store recovery", mail.error());
+  log::info("server",
+            "core {} mail store: {} accounts, {} messages, {} stored octets; {} log entries "
+            "replayed, {} skipped (never answered), {} octets released",
+            index_, mail->accounts, mail->messages, mail->blobs, mail->changes,
+            mail->changes_skipped, mail->blobs_released);
+  for (const std::string& problem : mail->problems) log::warning("mailstore", "{}", problem);
   if (auto r = state->transport.init(); !r) return fail("transport", r.error());
   for (const auto& l : profile_.listeners) {
     if (l.on_aliases) continue;
@@ -181,10 +230,12 @@ void Core::run(std::promise<Result<void>> started) {
     s->transport.stop_listening();
     s->smtp.begin_shutdown();
     s->submission.begin_shutdown();
+    s->pop3.begin_shutdown();
   });
   bool sealed = false;
   s->reactor.add_quiescence_check([s, sealed]() mutable {
-    if (!s->smtp.quiescent() || !s->submission.quiescent() || s->transport.connection_count() != 0)
+    if (!s->smtp.quiescent() || !s->submission.quiescent() || !s->pop3.quiescent() ||
+        s->transport.connection_count() != 0)
       return false;
     // Sealing writes the segment's index, so the next start reads no segment in full.
     if (!sealed) {
@@ -194,10 +245,12 @@ void Core::run(std::promise<Result<void>> started) {
     }
     return s->spool_idle() && s->file_io.in_flight() == 0 && s->volume_io.waiting_on_keeper() == 0;
   });
+  cores_.attach(index_, &s->reactor, &s->mail);
   state_.store(s, std::memory_order_release);
   started.set_value(Result<void>());
   if (stop_requested_.load(std::memory_order_acquire)) s->reactor.stop();
   s->reactor.run();
+  cores_.detach(index_);
   state_.store(nullptr, std::memory_order_release);
 }
 
@@ -211,8 +264,14 @@ void Core::set_directory(std::shared_ptr<const directory::Directory> directory) 
     s->reactor.post([this, s, d = std::move(directory)]() mutable {
       s->follow_aliases(profile_, d.get());
       s->smtp.set_directory(d);
+      s->pop3.set_directory(d);
       s->submission.set_directory(std::move(d));
     });
+}
+
+void Core::start_delivery() {
+  if (State* s = state_.load(std::memory_order_acquire))
+    s->reactor.post([s] { s->start_delivery(); });
 }
 
 void Core::join() {

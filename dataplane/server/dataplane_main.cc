@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
   }
   // The directory snapshot in force when the cores start; later ones are polled for below.
   std::shared_ptr<const directory::Directory> current;
+  server::MailCores mail_cores(n);  // outlives the cores
+  server::ConnectionLimiter pop3_limiter(profile->pop3.max_connections,
+                                         profile->pop3.max_connections_per_client);
   std::vector<std::unique_ptr<server::Core>> cores;
   server::DirectoryWatcher watcher(profile->data_dir + "/control",
                                    [&](std::shared_ptr<const directory::Directory> d) {
@@ -134,8 +137,8 @@ int main(int argc, char** argv) {
   std::vector<std::future<Result<void>>> started;
   for (unsigned i = 0; i < n; ++i) {
     int cpu = i < cpus.size() ? cpus[i] : -1;
-    cores.push_back(std::make_unique<server::Core>(i, n, cpu, *profile, limiter, *volumes,
-                                                   logins->get(), current));
+    cores.push_back(std::make_unique<server::Core>(
+        i, n, cpu, *profile, limiter, *volumes, logins->get(), current, mail_cores, pop3_limiter));
     started.push_back(cores.back()->start());
   }
   bool ok = true;
@@ -147,6 +150,7 @@ int main(int argc, char** argv) {
     }
   }
   if (ok) {
+    for (auto& c : cores) c->start_delivery();
     // Recovery is over and its findings are in the status file: from now on a thread of its
     // own keeps the file, and a reactor that finds a failing disk never waits on it.
     (*volumes)->write_status_in_background();

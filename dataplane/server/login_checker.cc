@@ -10,6 +10,12 @@
 #include "control/auth/password_hash.h"
 
 namespace postcore::server {
+
+bool plaintext_allowed(PlaintextAuth setting, std::string_view peer_address) {
+  const bool loopback = peer_address.starts_with("127.") || peer_address == "::1" ||
+                        peer_address.starts_with("::ffff:127.");
+  return setting == PlaintextAuth::always || (setting == PlaintextAuth::loopback && loopback);
+}
 namespace {
 
 constexpr size_t kMaxQueuedReports = 1024;

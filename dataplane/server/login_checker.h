@@ -36,6 +36,9 @@
 
 namespace postcore::server {
 
+// Whether a password may travel in the clear from `peer_address` ([auth] plaintext).
+bool plaintext_allowed(PlaintextAuth setting, std::string_view peer_address);
+
 // refused: too many failed logins from the client's address; not checked.
 enum class LoginOutcome : uint8_t { success, invalid, temporary_failure, refused };
 

@@ -165,9 +165,11 @@ void SmtpConnection::message_end() {
   message_.reset();
   std::string queue_id = service_.spool_.queue_id(handle);
   std::weak_ptr<SmtpConnection*> weak = self_;
-  service_.spool_.commit(handle, [weak, queue_id](Result<void> r) {
+  SmtpService* service = &service_;  // outlives every commit callback of its core's spool
+  service_.spool_.commit(handle, [weak, service, queue_id](Result<void> r) {
     auto alive = weak.lock();
     if (!r) log::error("spool", "{}: not stored: {}", queue_id, r.error().message);
+    if (r && service->spooled_) service->spooled_(queue_id);
     if (!alive) return;  // client gone: it never saw a 250, and may send the message again
     SmtpConnection* self = *alive;
     if (self->closed_) return;

@@ -26,14 +26,6 @@ smtp::Config smtp_config_from(const Profile& profile, Service service) {
   return c;
 }
 
-namespace {
-
-bool is_loopback(std::string_view ip) {
-  return ip.starts_with("127.") || ip == "::1" || ip.starts_with("::ffff:127.");
-}
-
-}  // namespace
-
 SmtpService::SmtpService(engine::Reactor& reactor, const Profile& profile, spool::SpoolShard& spool,
                          ConnectionLimiter& limiter,
                          std::shared_ptr<const directory::Directory> directory,
@@ -46,6 +38,7 @@ SmtpService::SmtpService(engine::Reactor& reactor, const Profile& profile, spool
       local_domains_(profile.smtp.local_domains),
       directory_(std::move(directory)),
       spool_(spool),
+      spooled_(options.spooled),
       limiter_(limiter),
       grace_(profile.shutdown_grace),
       grace_timer_([this] {
@@ -66,9 +59,8 @@ smtp::Config SmtpService::config_for(std::string_view peer_address,
     if (!domain.empty()) c.hostname = domain;
   }
   // No TLS yet: every connection is plaintext.
-  bool may_send_password = plaintext_ == PlaintextAuth::always ||
-                           (plaintext_ == PlaintextAuth::loopback && is_loopback(peer_address));
-  c.auth.offered = c.auth.offered && logins_ != nullptr && may_send_password;
+  c.auth.offered =
+      c.auth.offered && logins_ != nullptr && plaintext_allowed(plaintext_, peer_address);
   return c;
 }
 

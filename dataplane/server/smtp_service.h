@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -31,6 +32,9 @@ struct SmtpServiceOptions {
   Service service = Service::smtp;
   // Checks AUTH passwords; null: AUTH is not offered.
   LoginChecker* logins = nullptr;
+  // Told the queue id of every message the spool made durable, whether or not the client
+  // is still there to hear its 250.
+  std::function<void(const std::string& queue_id)> spooled;
 };
 
 class SmtpService final : public net::ServiceHandlerFactory {
@@ -67,6 +71,7 @@ class SmtpService final : public net::ServiceHandlerFactory {
   std::vector<std::string> local_domains_;  // used until a directory snapshot exists
   std::shared_ptr<const directory::Directory> directory_;
   spool::SpoolShard& spool_;
+  std::function<void(const std::string&)> spooled_;
   ConnectionLimiter& limiter_;
   std::chrono::seconds grace_;
   std::unordered_set<SmtpConnection*> open_;

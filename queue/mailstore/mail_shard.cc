@@ -12,9 +12,6 @@
 namespace postcore::mailstore {
 namespace {
 
-constexpr uint8_t kEntryVersion = 1;
-constexpr size_t kMaxAccountName = 320;
-
 // Log and blob entries are spool messages with one "recipient": the bit that says the
 // entry is no longer needed.
 Envelope one_bit_envelope() {
@@ -24,76 +21,35 @@ Envelope one_bit_envelope() {
   return envelope;
 }
 
-std::string encode_entry(std::string_view account, const Change& change) {
-  std::string out;
-  spool::wire::put<uint8_t>(out, kEntryVersion);
-  spool::wire::put_string(out, account);
-  out += encode_change(change);
-  return out;
-}
-
-struct Entry {
-  std::string account;
-  Change change;
-};
-
-Result<Entry> decode_entry(std::string_view bytes) {
-  spool::wire::Decoder d(bytes);
-  uint8_t version = 0;
-  Entry entry;
-  if (!d.get(&version)) return make_error(EBADMSG, "empty log entry");
-  if (version != kEntryVersion) {
-    return make_error(EBADMSG, fmt::format("unknown log entry version {}", version));
-  }
-  if (!d.get_string(&entry.account, kMaxAccountName) || entry.account.empty()) {
-    return make_error(EBADMSG, "log entry without an account");
-  }
-  auto change = decode_change(bytes.substr(bytes.size() - d.remaining()));
-  if (!change) return change.error();
-  entry.change = std::move(*change);
-  return entry;
-}
-
 uint64_t key_of(const std::string& queue_id) {
   auto id = spool::parse_queue_id(queue_id);
   return id ? spool::message_key(id->segment, id->number) : 0;
 }
 
-// The octets a change stops referring to: expunged messages', a deleted folder's.
-std::vector<uint64_t> blobs_dropped_by(const AccountState& state, const Change& change) {
-  std::vector<uint64_t> dropped;
-  if (const auto* expunged = std::get_if<Expunged>(&change)) {
-    if (const Folder* f = state.folder(expunged->folder)) {
-      for (uint32_t uid : expunged->uids) {
-        if (auto i = f->index_of(uid)) dropped.push_back(f->messages()[*i].blob);
-      }
-    }
-  } else if (const auto* deleted = std::get_if<FolderDeleted>(&change)) {
-    if (const Folder* f = state.folder(deleted->folder)) {
-      for (const Message& m : f->messages()) dropped.push_back(m.blob);
-    }
-  }
-  return dropped;
-}
-
 }  // namespace
 
-std::string mail_shard_dir(const std::string& data_dir, uint16_t shard) {
-  return data_dir + "/mail/" + spool::shard_dir_name(shard);
+std::string mail_root(const std::string& data_dir) {
+  return data_dir + "/mail";
+}
+std::string mail_log_root(const std::string& mail_root) {
+  return mail_root + "/log";
+}
+std::string mail_blob_root(const std::string& mail_root) {
+  return mail_root + "/blob";
 }
 
 MailShard::MailShard(volume::FileIo& io, MailShardOptions options)
     : io_(io), options_(std::move(options)) {
-  auto shard_options = [&](const char* name) {
+  auto shard_options = [&](const std::string& root) {
     spool::ShardOptions o;
-    o.dir = options_.dir + "/" + name;
+    o.dir = root + "/" + spool::shard_dir_name(options_.shard);
     o.shard = options_.shard;
     o.segment_bytes = options_.segment_bytes;
     o.write_buffer_bytes = options_.write_buffer_bytes;
     return o;
   };
-  log_ = std::make_unique<spool::SpoolShard>(io_, shard_options("log"));
-  blobs_ = std::make_unique<spool::SpoolShard>(io_, shard_options("blob"));
+  log_ = std::make_unique<spool::SpoolShard>(io_, shard_options(mail_log_root(options_.root)));
+  blobs_ = std::make_unique<spool::SpoolShard>(io_, shard_options(mail_blob_root(options_.root)));
 }
 
 MailShard::~MailShard() = default;
@@ -132,7 +88,7 @@ Result<MailRecovery> MailShard::open() {
   // release had not been recorded yet.
   std::vector<std::string> unreferenced;
   blobs_->for_each_message([&](const spool::MessageInfo& m) {
-    if (references_.count(key_of(m.queue_id))) {
+    if (index_.referenced(key_of(m.queue_id))) {
       report.blobs++;
     } else {
       unreferenced.push_back(m.queue_id);
@@ -142,16 +98,14 @@ Result<MailRecovery> MailShard::open() {
     report.blobs_released++;
     blobs_->mark_done(id, 0, [](Result<void>) {});
   }
-  report.accounts = accounts_.size();
-  for (const auto& [name, account] : accounts_) {
-    for (const Folder* folder : account->folders()) report.messages += folder->messages().size();
-  }
+  report.accounts = index_.accounts().size();
+  report.messages = index_.messages();
   opened_ = true;
   return report;
 }
 
 Result<void> MailShard::replay_entry(std::string_view bytes, MailRecovery& report) {
-  auto entry = decode_entry(bytes);
+  auto entry = decode_log_entry(bytes);
   if (!entry) return entry.error();
   if (const auto* appended = std::get_if<Appended>(&entry->change)) {
     const std::string id = spool::format_queue_id(options_.shard, appended->blob);
@@ -160,44 +114,17 @@ Result<void> MailShard::replay_entry(std::string_view bytes, MailRecovery& repor
                         fmt::format("{}: message octets {} are not stored", entry->account, id));
     }
   }
-  auto& slot = accounts_[entry->account];
-  if (!slot) slot = std::make_unique<AccountState>();
-  const std::vector<uint64_t> dropped = blobs_dropped_by(*slot, entry->change);
-  auto applied = slot->apply(entry->change);
-  if (!applied) {
-    return make_error(applied.error().code,
-                      fmt::format("{}: {}", entry->account, applied.error().message));
-  }
-  count_references(entry->change, dropped, nullptr);
+  auto applied = index_.apply(entry->account, entry->change);
+  if (!applied) return applied.error();
   report.changes++;
   return {};
-}
-
-// After `change` applied: one more reference for an appended message, one fewer for each
-// dropped one; octets nobody refers to any more go to `released`.
-void MailShard::count_references(const Change& change, const std::vector<uint64_t>& dropped,
-                                 std::vector<uint64_t>* released) {
-  if (const auto* appended = std::get_if<Appended>(&change)) references_[appended->blob]++;
-  for (uint64_t blob : dropped) {
-    auto it = references_.find(blob);
-    if (it == references_.end() || --it->second > 0) continue;
-    references_.erase(it);
-    if (released) released->push_back(blob);
-  }
 }
 
 // Checks and applies `change` to the account now, and writes it to the log as part of
 // `op`.
 Result<void> MailShard::propose(Op& op, const std::string& account, const Change& change) {
-  if (account.empty() || account.size() > kMaxAccountName) {
-    return make_error(EINVAL, "bad account name");
-  }
-  auto& slot = accounts_[account];
-  if (!slot) slot = std::make_unique<AccountState>();
-  const std::vector<uint64_t> dropped = blobs_dropped_by(*slot, change);
-  auto applied = slot->apply(change);
+  auto applied = index_.apply(account, change, &op.released);
   if (!applied) return applied.error();
-  count_references(change, dropped, &op.released);
   if (const auto* appended = std::get_if<Appended>(&change)) {
     hidden_[{account, appended->folder}].push_back(appended->uid);
     op.appended_folders.emplace_back(account, appended->folder);
@@ -211,20 +138,21 @@ Result<void> MailShard::propose(Op& op, const std::string& account, const Change
     failure_ = handle.error();
     return handle.error();
   }
-  log_->append(*handle, encode_entry(account, change));
+  log_->append(*handle, encode_log_entry(account, change));
   log_->commit(*handle, on_durable(op));
   return {};
 }
 
 Result<uint32_t> MailShard::ensure_folder(Op& op, const std::string& account,
                                           const std::string& name) {
-  auto& slot = accounts_[account];
-  if (!slot) slot = std::make_unique<AccountState>();
-  if (const Folder* f = slot->folder_named(name)) return f->id();
+  static const AccountState empty;
+  const AccountState* state = index_.account(account);
+  if (!state) state = &empty;
+  if (const Folder* f = state->folder_named(name)) return f->id();
   FolderCreated created;
-  created.folder = slot->next_folder_id();
+  created.folder = state->next_folder_id();
   created.name = name;
-  created.uidvalidity = slot->next_uidvalidity(static_cast<uint32_t>(::time(nullptr)));
+  created.uidvalidity = state->next_uidvalidity(static_cast<uint32_t>(::time(nullptr)));
   auto proposed = propose(op, account, created);
   if (!proposed) return proposed.error();
   return created.folder;
@@ -232,7 +160,7 @@ Result<uint32_t> MailShard::ensure_folder(Op& op, const std::string& account,
 
 Result<uint8_t> MailShard::ensure_keyword(Op& op, const std::string& account, uint32_t folder,
                                           const std::string& keyword) {
-  const Folder* f = accounts_[account]->folder(folder);
+  const Folder* f = index_.account(account)->folder(folder);
   if (auto index = f->keyword_index(keyword)) return *index;
   if (f->keywords().size() >= kMaxKeywords) {
     return make_error(ENOSPC, "the folder has as many keywords as it can hold");
@@ -303,7 +231,7 @@ void MailShard::append(Handle handle, std::vector<AppendTarget> targets, int64_t
       keywords |= uint64_t{1} << *index;
     }
     if (op->failed) break;
-    const Folder* f = accounts_[target.account]->folder(*folder);
+    const Folder* f = index_.account(target.account)->folder(*folder);
     Appended appended;
     appended.folder = *folder;
     appended.uid = f->uidnext();
@@ -422,8 +350,7 @@ uint64_t MailShard::unsynced_bytes() const {
 }
 
 const AccountState* MailShard::account(std::string_view name) const {
-  auto it = accounts_.find(std::string(name));
-  return it == accounts_.end() ? nullptr : it->second.get();
+  return index_.account(name);
 }
 
 bool MailShard::visible(std::string_view account, uint32_t folder, uint32_t uid) const {

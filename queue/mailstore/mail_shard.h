@@ -2,11 +2,13 @@
 //
 // Two logs, each a spool shard (queue/spool) in its own directory, so they inherit the
 // spool's record format, CRC32C checks, group commit, mirrored recovery, indexes of
-// sealed segments and segment reclaiming:
+// sealed segments and segment reclaiming, and the spool's read-only reader:
 //
-//   DIR/log   every change to an account (changes.h) as one entry: the account's name and
-//             the encoded change. Replayed in order at start-up.
-//   DIR/blob  message octets, one entry per message however many mailboxes hold it.
+//   DATA/mail/log/shard-NNN   every change to an account (changes.h) as one entry: the
+//                             account's name and the encoded change (mail_index.h).
+//                             Replayed in order at start-up.
+//   DATA/mail/blob/shard-NNN  message octets, one entry per message however many
+//                             mailboxes hold it.
 //
 // An entry's one "recipient" bit means "no longer needed": a blob's is set once no
 // mailbox refers to it, so a segment whose blobs are all expunged is deleted.
@@ -34,18 +36,20 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/result.h"
 #include "queue/mailstore/account_state.h"
 #include "queue/mailstore/changes.h"
+#include "queue/mailstore/mail_index.h"
 #include "queue/spool/spool_shard.h"
 #include "queue/volume/file_io.h"
 
 namespace postcore::mailstore {
 
 struct MailShardOptions {
-  std::string dir;  // normally DATA/mail/shard-NNN
+  std::string root;  // DATA/mail
   uint16_t shard = 0;
   uint64_t segment_bytes = 64ull << 20;
   size_t write_buffer_bytes = 1 << 20;
@@ -113,6 +117,10 @@ class MailShard {
   const AccountState* account(std::string_view name) const;
   // False for a message whose append is not durable yet: not to be shown.
   bool visible(std::string_view account, uint32_t folder, uint32_t uid) const;
+  // POP3's maildrop lock (RFC 1939 8): one session per account at a time, on any core.
+  bool lock_maildrop(const std::string& account) { return maildrop_locks_.insert(account).second; }
+  void unlock_maildrop(const std::string& account) { maildrop_locks_.erase(account); }
+
   // The octets of a visible message, every piece verified.
   Result<void> read(uint64_t blob, const spool::ContentSink& sink) const;
 
@@ -140,8 +148,6 @@ class MailShard {
   void settle();
   Error stopped() const;
   Result<void> replay_entry(std::string_view entry, MailRecovery& report);
-  void count_references(const Change& change, const std::vector<uint64_t>& dropped,
-                        std::vector<uint64_t>* released);
   Result<uint32_t> ensure_folder(Op& op, const std::string& account, const std::string& name);
   Result<uint8_t> ensure_keyword(Op& op, const std::string& account, uint32_t folder,
                                  const std::string& keyword);
@@ -153,15 +159,17 @@ class MailShard {
   bool opened_ = false;
   bool failed_ = false;
   Error failure_;
-  std::unordered_map<std::string, std::unique_ptr<AccountState>> accounts_;
-  std::unordered_map<uint64_t, uint32_t> references_;  // blob -> mailboxes holding it
+  MailIndex index_;
   // Per (account, folder): UIDs appended whose op is not answered yet, ascending.
   std::map<std::pair<std::string, uint32_t>, std::deque<uint32_t>> hidden_;
   std::deque<std::unique_ptr<Op>> ops_;           // unanswered, in proposal order
   std::unordered_map<uint32_t, uint64_t> sizes_;  // octets written, by open message slot
+  std::unordered_set<std::string> maildrop_locks_;
 };
 
-// DATA/mail/shard-NNN
-std::string mail_shard_dir(const std::string& data_dir, uint16_t shard);
+// DATA/mail, and in it the log and blob roots that hold a directory per shard.
+std::string mail_root(const std::string& data_dir);
+std::string mail_log_root(const std::string& mail_root);
+std::string mail_blob_root(const std::string& mail_root);
 
 }  // namespace postcore::mailstore

@@ -1,4 +1,5 @@
 #include "queue/spool/spool_cli.h"
+#include "common/log.h"
 
 #include <fmt/core.h>
 
@@ -105,15 +106,6 @@ std::optional<Arguments> parse_arguments(int argc, char** argv, std::string* pro
     return std::nullopt;
   }
   return args;
-}
-
-std::string iso_time(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string_view body_name(BodyType body) {

@@ -79,7 +79,13 @@ void check_index(const std::string& index_path, std::string_view bytes, const Lo
 }  // namespace
 
 SpoolReader::SpoolReader(volume::FileIo& io, std::string data_dir)
-    : io_(io), data_dir_(std::move(data_dir)) {}
+    : io_(io), root_(data_dir + "/spool") {}
+
+SpoolReader SpoolReader::at_root(volume::FileIo& io, std::string root) {
+  SpoolReader reader(io, std::string());
+  reader.root_ = std::move(root);
+  return reader;
+}
 
 Result<std::vector<uint16_t>> SpoolReader::shards() {
   auto names = io_.list_dir(spool_dir());
@@ -94,7 +100,7 @@ Result<std::vector<uint16_t>> SpoolReader::shards() {
 
 Result<SpoolReader::ShardState> SpoolReader::load_shard(uint16_t shard, bool full_verify,
                                                         VerifyReport* report) {
-  const std::string dir = shard_dir(data_dir_, shard);
+  const std::string dir = root_ + "/" + shard_dir_name(shard);
   auto names = io_.list_dir(dir);
   if (!names) return names.error();
   std::set<uint32_t> logs, indexes;

@@ -55,7 +55,10 @@ struct VerifyReport {
 
 class SpoolReader {
  public:
+  // The spool of a data directory: DATA/spool/shard-NNN.
   SpoolReader(volume::FileIo& io, std::string data_dir);
+  // Shards in the same format elsewhere (ROOT/shard-NNN), such as the mail store's logs.
+  static SpoolReader at_root(volume::FileIo& io, std::string root);
 
   // Live messages (some recipient not done) of every shard, oldest first; with
   // `with_content`, each with its content too (every CRC verified), read in one pass.
@@ -66,7 +69,7 @@ class SpoolReader {
   // against its segment.
   Result<VerifyReport> verify();
 
-  std::string spool_dir() const { return data_dir_ + "/spool"; }
+  std::string spool_dir() const { return root_; }
 
  private:
   struct OpenSegment;
@@ -76,7 +79,7 @@ class SpoolReader {
   Result<ShardState> load_shard(uint16_t shard, bool full_verify, VerifyReport* report);
 
   volume::FileIo& io_;
-  std::string data_dir_;
+  std::string root_;
 };
 
 }  // namespace postcore::spool

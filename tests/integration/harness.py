@@ -12,10 +12,11 @@ import subprocess
 import tempfile
 import time
 
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
 BUILD = os.environ.get('POSTCORE_BUILD', os.path.join(os.path.dirname(__file__), '..', '..', 'build'))
 POSTCORE = os.path.join(BUILD, 'postcore')
 POSTCORECTL = os.path.join(BUILD, 'postcorectl')
-SERVICES = {'smtp': 25, 'submission': 587}
+SERVICES = {'smtp': 25, 'submission': 587, 'pop3': 110}
 
 
 def port_free(port):
@@ -58,13 +59,25 @@ def wait_port(port, deadline):
     return False
 
 
+def hold_delivery(profile_text):
+    """The profile with local delivery on hold (a profile without the key is left as it is)."""
+    return profile_text.replace('hold = false', 'hold = true', 1)
+
+
 class Appliance:
     """`postcore up` in a temporary data directory; use as a context manager."""
 
-    def __init__(self, profile_text=None, data_dir=None, extra_args=()):
+    def __init__(self, profile_text=None, data_dir=None, extra_args=(), deliver=False):
+        """`deliver`: local delivery runs; otherwise it is on hold and every message stays
+        in the spool, where the tests of SMTP and of the spool look for it."""
         self.tmp = tempfile.TemporaryDirectory(prefix='postcore-test-')
         self.data_dir = data_dir or os.path.join(self.tmp.name, 'var')
         self.profile = None
+        if profile_text is None and not deliver:
+            with open(os.path.join(ROOT, 'hwprofiles', 'dev.toml')) as f:
+                profile_text = f.read()
+        if profile_text is not None and not deliver:
+            profile_text = hold_delivery(profile_text)
         if profile_text is not None:
             self.profile = os.path.join(self.tmp.name, 'profile.toml')
             with open(self.profile, 'w') as f:

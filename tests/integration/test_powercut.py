@@ -27,7 +27,7 @@ import threading
 import time
 import unittest
 
-from harness import Appliance, BUILD, POSTCORECTL, assert_spool_holds
+from harness import Appliance, BUILD, POSTCORECTL, assert_spool_holds, hold_delivery
 from test_mirror import mirror_profile
 
 POWERCUT_FS = os.path.join(BUILD, 'tests', 'powercut', 'powercut-fs')
@@ -182,7 +182,8 @@ class PowerCut(unittest.TestCase):
         self.assertEqual(self.data.mountpoint, self.app.data_dir)
         self.members = [Member(self.app.tmp.name, f'disk{i + 1}') for i in range(count)]
         listed = ', '.join(f'"{m.mountpoint}"' for m in self.members)
-        profile = mirror_profile().replace('members = ["disk1", "disk2"]', f'members = [{listed}]')
+        profile = hold_delivery(mirror_profile()).replace('members = ["disk1", "disk2"]',
+                                                          f'members = [{listed}]')
         # Small segments: cuts land in rotations, seals and index writes too.
         profile = profile.replace('segment_size = "64M"', 'segment_size = "1M"')
         self.assertIn(listed, profile)

@@ -20,11 +20,11 @@ namespace {
 
 using volume::FakeFileIo;
 
-const std::string kDir = "/data/mail/shard-000";
+const std::string kRoot = "/data/mail";
 
 MailShardOptions options() {
   MailShardOptions o;
-  o.dir = kDir;
+  o.root = kRoot;
   o.shard = 0;
   o.segment_bytes = 16 << 10;  // small, so a run crosses segment boundaries
   o.write_buffer_bytes = 4 << 10;

@@ -10,9 +10,14 @@ TEST(Profile, EmbeddedDevProfile) {
   ASSERT_TRUE(p) << p.error().message;
   EXPECT_EQ(p->port_base, 2000);
   EXPECT_EQ(p->data_dir, "./var");
-  ASSERT_EQ(p->listeners.size(), 2u);
+  ASSERT_EQ(p->listeners.size(), 3u);
   EXPECT_EQ(p->listeners[0].bound_port, 2025);
   EXPECT_EQ(p->listeners[1].bound_port, 2587);
+  EXPECT_EQ(p->listeners[2].service, Service::pop3);
+  EXPECT_EQ(p->listeners[2].bound_port, 2110);
+  EXPECT_EQ(p->pop3.idle_timeout, std::chrono::seconds(600));
+  EXPECT_FALSE(p->deliver.hold);
+  EXPECT_EQ(p->deliver.retry, std::chrono::seconds(60));
   EXPECT_EQ(p->smtp.max_message_size, 50ull << 20);
   EXPECT_EQ(p->smtp.max_expanded_recipients, 20000u);
   EXPECT_EQ(p->auth.verify_threads, 2u);
@@ -105,6 +110,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.toml:2:16: segment_size must be between 1048576 and 1099511627776 bytes"},
         BadCase{"[appliance]\nport_base = 70000\n",
                 "bad.toml:2:13: port_base must be between 0 and 64000"},
+        BadCase{"[pop3]\nidle_timeout_seconds = 60\n",
+                "bad.toml:2:24: idle_timeout_seconds must be at least 600 (RFC 1939 3)"},
+        BadCase{"[deliver]\nhold = \"yes\"\n", "bad.toml:2:8: hold must be true or false"},
+        BadCase{"[deliver]\nmax_in_flight = 0\n",
+                "bad.toml:2:17: max_in_flight must be between 1 and 100000"},
         BadCase{"top = 1\n", "bad.toml:1:1: unknown key 'top' in the profile"},
         BadCase{"[appliance]\nhostname = \"a\"\n",
                 "bad.toml:1:1: the profile has no [[listener]]"}));

@@ -1,0 +1,171 @@
+"""Local delivery against a real `postcore up`: mail accepted over SMTP reaches the
+mailboxes of its local recipients (accounts, aliases, groups, copies), stored once per
+owning core, with Return-Path added and the rest byte-identical; the spool lets go of it;
+remote targets stay queued; UIDs and UIDLs are the same after a restart; held mail goes
+out once the hold is lifted. (test_delivery_crash.py kills the dataplane mid-delivery.)"""
+import json
+import os
+import smtplib
+import subprocess
+import time
+import unittest
+
+from harness import Appliance, POSTCORE
+
+
+def owner(account, cores):
+    """The core that owns an account: FNV-1a of the address, as MailCores does it."""
+    h = 14695981039346656037
+    for b in account.encode():
+        h ^= b
+        h = (h * 1099511628211) % (1 << 64)
+    return h % cores
+
+
+def mailbox(app, account, content=False):
+    args = [POSTCORE, 'mailbox', 'list', account, '--json', '--data-dir', app.data_dir]
+    if content:
+        args.append('--content')
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    return json.loads(r.stdout)
+
+
+def inbox(app, account, content=False):
+    listed = mailbox(app, account, content)
+    if not listed:
+        return []
+    return next((f['messages'] for f in listed['folders'] if f['name'] == 'INBOX'), [])
+
+
+def stats(app):
+    r = subprocess.run([POSTCORE, 'mailbox', 'stats', '--json', '--data-dir', app.data_dir],
+                       capture_output=True, text=True, check=True)
+    return json.loads(r.stdout)
+
+
+def wait_for(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()
+
+
+def message(token, extra=''):
+    return (f'From: sender@remote.example\r\nTo: alice@example.com\r\nSubject: {token}\r\n'
+            f'Message-ID: <{token}@remote.example>\r\n\r\n'
+            f'Body of {token}.\r\n.A line that starts with a dot.\r\nFrom the start of a line.\r\n'
+            f'{extra}').encode()
+
+
+class Delivery(unittest.TestCase):
+    def setUp(self):
+        self.app = Appliance(deliver=True).start()
+        app = self.app
+        app.ctl('domain', 'add', 'example.com', '--alias', 'example.net')
+        for name in ('alice', 'bob', 'carol'):
+            app.ctl('account', 'add', f'{name}@example.com', '--password', f'{name}-pw')
+        app.ctl('alias', 'add', 'al@example.com', 'alice')
+        app.ctl('group', 'add', 'team@example.com', '--member', 'bob@example.com',
+                '--member', 'carol@example.com', '--member', 'someone@elsewhere.example')
+        # The directory reaches the dataplane within a second.
+        wait_for(lambda: self.rcpt_ok('team@example.com'), 10)
+
+    def tearDown(self):
+        self.app.finish()
+
+    def rcpt_ok(self, address):
+        with smtplib.SMTP('127.0.0.1', self.app.smtp_port, timeout=30) as s:
+            s.ehlo('client.example')
+            s.mail('probe@remote.example')
+            code = s.rcpt(address)[0]
+            s.rset()
+            return code == 250
+
+    def send(self, recipients, data):
+        with smtplib.SMTP('127.0.0.1', self.app.smtp_port, timeout=30) as s:
+            s.ehlo('client.example')
+            refused = s.sendmail('sender@remote.example', recipients, data)
+            self.assertEqual(refused, {})
+
+    def test_mail_reaches_every_local_mailbox_once(self):
+        data = message('first')
+        self.send(['al@example.com', 'alice@example.net', 'team@example.com'], data)
+        for account in ('alice@example.com', 'bob@example.com', 'carol@example.com'):
+            got = wait_for(lambda: inbox(self.app, account, content=True))
+            self.assertEqual(len(got), 1, account)
+            m = got[0]
+            self.assertEqual(m['uid'], 1)
+            content = m['content'].encode()
+            self.assertTrue(content.startswith(b'Return-Path: <sender@remote.example>\r\n'))
+            self.assertTrue(content.endswith(data), content)
+            self.assertIn(b'\r\nReceived: ', content)
+            self.assertEqual(m['size'], len(content))
+        # alice was named twice (alias and domain alias): one copy in her mailbox, above.
+        # One stored copy per core that owns some of the mailboxes.
+        cores = {owner(a, 2) for a in ('alice@example.com', 'bob@example.com',
+                                       'carol@example.com')}
+        self.assertEqual(stats(self.app)['stored_messages'], len(cores))
+        # The group's outside member stays queued for relaying; nothing else does.
+        def only_remote_left():
+            listed = self.app.spool_list()
+            return len(listed) == 1 and listed
+        listed = wait_for(only_remote_left)
+        self.assertTrue(listed, self.app.spool_list())
+        done = [r.get('done', False) for r in listed[0]['recipients']]
+        self.assertEqual(done, [True, True, False], listed)
+
+    def test_spool_lets_go_and_uids_survive_a_restart(self):
+        for i in range(30):
+            self.send(['bob@example.com'], message(f'm{i}', ('x' * 70 + '\r\n') * i))
+        got = wait_for(lambda: len(inbox(self.app, 'bob@example.com')) == 30 and
+                       inbox(self.app, 'bob@example.com'))
+        self.assertEqual(len(got), 30)
+        self.assertEqual([m['uid'] for m in got], list(range(1, 31)))
+        self.assertTrue(wait_for(lambda: self.app.spool_list() == [] or None), 'spool not drained')
+        before = mailbox(self.app, 'bob@example.com')
+        self.assertEqual(self.app.stop(), 0, self.app.read_log())
+        self.app.start()
+        self.assertEqual(mailbox(self.app, 'bob@example.com'), before)
+        self.assertIn('core 0 mail store:', self.app.read_log())
+        # New mail continues the UIDs, and the UIDLs of the old ones are unchanged.
+        self.send(['bob@example.com'], message('after'))
+        got = wait_for(lambda: len(inbox(self.app, 'bob@example.com')) == 31 and
+                       inbox(self.app, 'bob@example.com'))
+        self.assertEqual(got[-1]['uid'], 31)
+        self.assertEqual([m['uidl'] for m in got[:30]],
+                         [m['uidl'] for m in before['folders'][0]['messages']])
+
+
+class DeliveryAfterHold(unittest.TestCase):
+    def test_held_mail_is_delivered_after_the_hold_is_lifted(self):
+        app = Appliance().start()  # on hold
+        try:
+            app.ctl('domain', 'add', 'example.com')
+            app.ctl('account', 'add', 'dora@example.com', '--password', 'dora-pw')
+            time.sleep(1.5)
+            with smtplib.SMTP('127.0.0.1', app.smtp_port, timeout=30) as s:
+                s.sendmail('x@remote.example', ['dora@example.com'], message('held'))
+            time.sleep(1)
+            self.assertEqual(len(app.spool_list()), 1)
+            self.assertEqual(inbox(app, 'dora@example.com'), [])
+            self.assertIn('local delivery is on hold', app.read_log())
+            self.assertEqual(app.stop(), 0, app.read_log())
+            with open(app.profile) as f:
+                profile = f.read()
+            with open(app.profile, 'w') as f:
+                f.write(profile.replace('hold = true', 'hold = false'))
+            app.start()
+            got = wait_for(lambda: inbox(app, 'dora@example.com'))
+            self.assertEqual(len(got), 1)
+            self.assertTrue(wait_for(lambda: app.spool_list() == [] or None))
+        finally:
+            app.finish()
+
+
+if __name__ == '__main__':
+    unittest.main()
