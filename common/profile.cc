@@ -222,8 +222,13 @@ void decode_pop3(const toml::table& t, Pop3Settings& s) {
 }
 
 void decode_deliver(const toml::table& t, DeliverSettings& s) {
-  reject_unknown_keys(t, {"hold", "retry_seconds", "max_in_flight", "max_in_flight_bytes"},
+  reject_unknown_keys(t,
+                      {"hold", "retry_seconds", "over_quota_bounce_after_seconds", "max_in_flight",
+                       "max_in_flight_bytes"},
                       "[deliver]");
+  if (auto n = t.get("over_quota_bounce_after_seconds"))
+    s.over_quota_bounce_after =
+        std::chrono::seconds(get_int(*n, "over_quota_bounce_after_seconds", 1, 30 * 86400));
   if (auto n = t.get("hold")) s.hold = get_bool(*n, "hold");
   if (auto n = t.get("retry_seconds")) s.retry = get_seconds(*n, "retry_seconds");
   if (auto n = t.get("max_in_flight"))

@@ -70,6 +70,9 @@ struct DeliverSettings {
   // A delivery that failed (the mailbox's core busy or its store stopped) is tried again
   // after this long.
   std::chrono::seconds retry = std::chrono::seconds(60);
+  // A message that finds a mailbox over its quota is tried again (every `retry`) for this
+  // long, then waits in the spool for a bounce.
+  std::chrono::seconds over_quota_bounce_after = std::chrono::seconds(86400);
   uint32_t max_in_flight = 64;               // messages being delivered at once, per core
   uint64_t max_in_flight_bytes = 256 << 20;  // their octets held in memory, per core
 };

@@ -89,11 +89,13 @@ struct Resolution {
   std::string detail;  // why, for temporary_failure
 };
 
-// What a login name means: the account, and what a password check needs of it.
+// What a login name means: the account, what a password check needs of it, and its
+// quota (delivery and RCPT look accounts up the same way).
 struct LoginAccount {
   std::string address;  // "name@canonical-domain", lower-case
   std::string password_hash;
-  uint8_t services = 0;  // Service bits that are enabled
+  uint8_t services = 0;   // Service bits that are enabled
+  uint64_t quota_kb = 0;  // 0: no quota
 };
 
 struct DirectoryLimits {

@@ -250,7 +250,7 @@ std::optional<LoginAccount> Directory::find_login(std::string_view login) const 
   if (o->kind == ObjectKind::account_alias) o = &objects_[o->alias_of];
   if (o->kind != ObjectKind::account) return std::nullopt;
   const Account& account = data_.accounts[o->index];
-  return LoginAccount{o->address, account.password_hash, account.services};
+  return LoginAccount{o->address, account.password_hash, account.services, account.quota_kb};
 }
 
 Resolution Directory::resolve(std::string_view address, std::string_view client_ip,

@@ -52,14 +52,18 @@ struct Core::State {
         mail(volume_io,
              mailstore::MailShardOptions{mailstore::mail_root(p.data_dir),
                                          static_cast<uint16_t>(index), p.spool.segment_size,
-                                         static_cast<size_t>(p.spool.write_buffer)}),
-        delivery(index, reactor, spool, cores, p.deliver),
+                                         static_cast<size_t>(p.spool.write_buffer),
+                                         [&cores](const std::string& account, uint64_t bytes) {
+                                           cores.set_usage(account, bytes);
+                                         }}),
+        delivery(index, reactor, spool, cores, p.deliver, directory),
         transport(reactor),
         smtp(reactor, p, spool, limiter, directory,
-             {Service::smtp, logins, [this](const std::string& id) { delivery.spooled(id); }}),
-        submission(
-            reactor, p, spool, limiter, directory,
-            {Service::submission, logins, [this](const std::string& id) { delivery.spooled(id); }}),
+             {Service::smtp, logins, [this](const std::string& id) { delivery.spooled(id); },
+              &cores}),
+        submission(reactor, p, spool, limiter, directory,
+                   {Service::submission, logins,
+                    [this](const std::string& id) { delivery.spooled(id); }, &cores}),
         pop3(reactor, index, p, pop3_limiter, cores, logins, std::move(directory)) {}
 
   net::ServiceHandlerFactory& service(Service s) {
@@ -79,7 +83,8 @@ struct Core::State {
   // sealing and reclaiming.
   std::vector<std::unique_ptr<spool::SpoolShard>> inherited;
   std::vector<std::unique_ptr<Delivery>> inherited_delivery;
-  Result<void> open_inherited(const Profile& p, unsigned index, unsigned count, MailCores& cores) {
+  Result<void> open_inherited(const Profile& p, unsigned index, unsigned count, MailCores& cores,
+                              const std::shared_ptr<const directory::Directory>& directory) {
     const std::string root = p.data_dir + "/spool";
     auto names = volume_io.list_dir(root);
     if (!names) return names.error().code == ENOENT ? Result<void>() : names.error();
@@ -95,7 +100,7 @@ struct Core::State {
       log::info("server", "core {} keeps spool shard {} (left by a larger core count): {} messages",
                 index, *shard, recovered->messages);
       inherited_delivery.push_back(
-          std::make_unique<Delivery>(index, reactor, *kept, cores, p.deliver));
+          std::make_unique<Delivery>(index, reactor, *kept, cores, p.deliver, directory));
       inherited.push_back(std::move(kept));
     }
     return {};
@@ -156,6 +161,26 @@ struct Core::State {
     }
   }
 
+  // Every few seconds: spool segments whose messages are all delivered, and stored octets
+  // no mailbox holds, give their disk space back.
+  engine::Timer reclaim_tick{[this] {
+    reclaim(spool, "spool");
+    for (auto& shard : inherited) reclaim(*shard, "spool");
+    auto mail_segments = mail.reclaim();
+    if (!mail_segments)
+      log::warning("mailstore", "reclaiming stored octets: {}", mail_segments.error().message);
+    reactor.timers().arm(reclaim_tick, std::chrono::seconds(5));
+  }};
+  void reclaim(spool::SpoolShard& shard, const char* what) {
+    auto segments = shard.reclaim();
+    if (!segments) {
+      log::warning("server", "reclaiming {} segments: {}", what, segments.error().message);
+    } else if (*segments > 0) {
+      log::info("server", "{}: {} segments of delivered mail reclaimed", shard.options().dir,
+                *segments);
+    }
+  }
+
   // Every second: members that stopped answering are found (MirroredFileIo::tick).
   engine::Timer volume_tick{[this] {
     volume_io.tick(std::chrono::steady_clock::now());
@@ -199,7 +224,7 @@ void Core::run(std::promise<Result<void>> started) {
   auto recovered = state->spool.open();
   if (!recovered) return fail("spool recovery", recovered.error());
   // The shard logs what recovery found, corruption loudly.
-  if (auto r = state->open_inherited(profile_, index_, count_, cores_); !r)
+  if (auto r = state->open_inherited(profile_, index_, count_, cores_, initial_directory_); !r)
     return fail("spool recovery", r.error());
   if (index_ == 0) {
     if (auto r = check_mail_layout(state->volume_io, profile_.data_dir, count_); !r)
@@ -225,6 +250,7 @@ void Core::run(std::promise<Result<void>> started) {
   // A member that stops answering must not block the reactor when others can go on.
   s->file_io.set_async_writes(volumes_->member_count() > 1);
   s->reactor.timers().arm(s->volume_tick, std::chrono::seconds(1));
+  s->reactor.timers().arm(s->reclaim_tick, std::chrono::seconds(5));
   s->reactor.add_iteration_hook([s] { s->flush_spool(); });
   s->reactor.on_stop([s] {
     s->transport.stop_listening();
@@ -265,6 +291,8 @@ void Core::set_directory(std::shared_ptr<const directory::Directory> directory) 
       s->follow_aliases(profile_, d.get());
       s->smtp.set_directory(d);
       s->pop3.set_directory(d);
+      s->delivery.set_directory(d);
+      for (auto& other : s->inherited_delivery) other->set_directory(d);
       s->submission.set_directory(std::move(d));
     });
 }

@@ -1,7 +1,9 @@
 #include "dataplane/server/delivery.h"
 
 #include <algorithm>
+#include <ctime>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -21,12 +23,14 @@ std::string lower(std::string_view s) {
 }  // namespace
 
 Delivery::Delivery(unsigned core, engine::Reactor& reactor, spool::SpoolShard& spool,
-                   MailCores& cores, const DeliverSettings& settings)
+                   MailCores& cores, const DeliverSettings& settings,
+                   std::shared_ptr<const directory::Directory> directory)
     : core_(core),
       reactor_(reactor),
       spool_(spool),
       cores_(cores),
       settings_(settings),
+      directory_(std::move(directory)),
       retry_timer_([this] {
         retry_armed_ = false;
         for (std::string& id : retry_) queue_.push_back(std::move(id));
@@ -123,87 +127,109 @@ void Delivery::begin(const std::string& queue_id) {
     return;
   }
 
-  // One append per account and owning core, however many targets name the account.
-  std::map<unsigned, std::vector<mailstore::AppendTarget>> by_core;
+  // One append per account and owning core, however many targets name the account; each
+  // with the account's quota in octets (0: none).
+  struct Batch {
+    std::vector<mailstore::AppendTarget> targets;
+    std::vector<uint64_t> quotas;
+  };
+  std::map<unsigned, Batch> by_core;
   std::unordered_set<std::string> accounts;
   for (const Target& t : f.targets) {
     if (!accounts.insert(t.account).second) continue;
     mailstore::AppendTarget a;
     a.account = t.account;
     a.delivery = t.key;
-    by_core[cores_.owner(t.account)].push_back(std::move(a));
+    std::optional<directory::LoginAccount> found;
+    if (directory_) found = directory_->find_login(t.account);
+    Batch& batch = by_core[cores_.owner(t.account)];
+    batch.targets.push_back(std::move(a));
+    batch.quotas.push_back(found ? found->quota_kb * 1024 : 0);
   }
   f.batches = static_cast<unsigned>(by_core.size());
   f.bytes = content->size();
   in_flight_bytes_ += f.bytes;
   const int64_t received = envelope->received_at;
+  f.received_at = received;
   in_flight_.emplace(queue_id, std::move(f));
 
-  for (auto& [owner, targets] : by_core) {
+  for (auto& [owner, batch] : by_core) {
     std::weak_ptr<Delivery*> weak = self_;
     MailCores* cores = &cores_;
     const unsigned home = core_;
     auto task = [weak, cores, home, queue_id, content, received,
-                 targets = std::move(targets)](mailstore::MailShard& mail) mutable {
-      auto answer = [weak, cores, home, queue_id](std::vector<std::string> delivered, bool failed) {
-        cores->run_on(home, [weak, queue_id, delivered = std::move(delivered),
-                             failed](mailstore::MailShard&) mutable {
-          if (auto self = weak.lock()) (*self)->answered(queue_id, std::move(delivered), failed);
-        });
+                 batch = std::move(batch)](mailstore::MailShard& mail) mutable {
+      auto reply = [weak, cores, home, queue_id](Answer answer) {
+        cores->run_on(home,
+                      [weak, queue_id, answer = std::move(answer)](mailstore::MailShard&) mutable {
+                        if (auto self = weak.lock()) (*self)->answered(queue_id, std::move(answer));
+                      });
       };
-      std::vector<std::string> delivered;
+      Answer answer;
       std::vector<mailstore::AppendTarget> todo;
-      for (auto& t : targets) {
+      for (size_t i = 0; i < batch.targets.size(); i++) {
+        mailstore::AppendTarget& t = batch.targets[i];
         const mailstore::AccountState* a = mail.account(t.account);
+        const uint64_t used = a ? a->total_size() : 0;
         if (a && a->delivered(t.delivery)) {
-          delivered.push_back(std::move(t.delivery));
+          answer.delivered.push_back(std::move(t.delivery));
+        } else if (batch.quotas[i] > 0 && used + content->size() > batch.quotas[i]) {
+          answer.over_quota.push_back(std::move(t.delivery));
         } else {
           todo.push_back(std::move(t));
         }
       }
-      if (todo.empty()) return answer(std::move(delivered), false);
+      if (todo.empty()) return reply(std::move(answer));
       auto handle = mail.begin_message();
       if (!handle) {
         log::error("deliver", "{}: {}", queue_id, handle.error().message);
-        return answer(std::move(delivered), true);
+        answer.failed = true;
+        return reply(std::move(answer));
       }
       mail.write(*handle, *content);
       std::vector<std::string> keys;
       for (const auto& t : todo) keys.push_back(t.delivery);
       mail.append(*handle, std::move(todo), received, 0,
-                  [answer, queue_id, delivered = std::move(delivered),
+                  [reply, queue_id, answer = std::move(answer),
                    keys = std::move(keys)](Result<std::vector<mailstore::AppendedAt>> r) mutable {
                     if (!r) {
                       log::error("deliver", "{}: not delivered: {}", queue_id, r.error().message);
+                      answer.failed = true;
                     } else {
-                      delivered.insert(delivered.end(), keys.begin(), keys.end());
+                      answer.delivered.insert(answer.delivered.end(), keys.begin(), keys.end());
                     }
-                    answer(std::move(delivered), !r);
+                    reply(std::move(answer));
                   });
     };
     if (!cores_.run_on(owner, std::move(task))) {
       reactor_.post([weak, queue_id] {
-        if (auto self = weak.lock()) (*self)->answered(queue_id, {}, true);
+        if (auto self = weak.lock()) (*self)->answered(queue_id, Answer{{}, {}, true});
       });
     }
   }
 }
 
-void Delivery::answered(const std::string& queue_id, std::vector<std::string> delivered,
-                        bool failed) {
+void Delivery::answered(const std::string& queue_id, Answer answer) {
   auto it = in_flight_.find(queue_id);
   if (it == in_flight_.end()) return;
   InFlight& f = it->second;
-  std::unordered_set<std::string> accounts;
-  for (const std::string& key : delivered) {
-    for (const Target& t : f.targets) {
-      if (t.key == key) accounts.insert(t.account);
+  // Keys name one target per account; the account's other targets share its fate.
+  auto accounts_of = [&](const std::vector<std::string>& keys) {
+    std::unordered_set<std::string> accounts;
+    for (const std::string& key : keys) {
+      for (const Target& t : f.targets) {
+        if (t.key == key) accounts.insert(t.account);
+      }
     }
-  }
+    return accounts;
+  };
+  const auto delivered = accounts_of(answer.delivered);
+  const auto full = accounts_of(answer.over_quota);
   for (Target& t : f.targets) {
-    if (accounts.count(t.account)) t.done = true;
+    if (delivered.count(t.account)) t.done = true;
+    if (full.count(t.account)) t.over_quota = true;
   }
-  if (failed) f.failed = true;
+  if (answer.failed) f.failed = true;
   if (--f.batches == 0) finish(f);
 }
 
@@ -228,15 +254,30 @@ void Delivery::finish(InFlight& f) {
                    r.error().message);
     });
   }
+  std::vector<std::string> full;
+  bool only_quota_left = !f.failed;
   for (const Target& t : f.targets) {
     if (t.done) mailboxes.push_back(t.account);
+    if (!t.done && t.over_quota) full.push_back(t.account);
+    if (!t.done && !t.over_quota) only_quota_left = false;
   }
+  const int64_t received_at = f.received_at;
+  const bool waits_for_bounce = only_quota_left && !full.empty() &&
+                                static_cast<int64_t>(::time(nullptr)) - received_at >=
+                                    settings_.over_quota_bounce_after.count();
   in_flight_bytes_ -= f.bytes;
   in_flight_.erase(queue_id);
   if (all) {
     stats_.messages++;
     queued_.erase(queue_id);
     log::info("deliver", "{}: delivered to {}", queue_id, fmt::join(mailboxes, ", "));
+  } else if (waits_for_bounce) {
+    // Only mailboxes over quota are left, and have been for too long: the message stays
+    // in the spool (listed) for a bounce, and is not tried again in this run.
+    stats_.failures++;
+    queued_.erase(queue_id);
+    log::warning("deliver", "{}: {} over quota since {}; waiting for a bounce", queue_id,
+                 fmt::join(full, ", "), iso_time(received_at));
   } else {
     stats_.failures++;
     retry_.push_back(queue_id);
@@ -244,6 +285,9 @@ void Delivery::finish(InFlight& f) {
       retry_armed_ = true;
       reactor_.timers().arm(retry_timer_, settings_.retry);
     }
+    if (!full.empty())
+      log::info("deliver", "{}: {} over quota; tried again in {} s", queue_id,
+                fmt::join(full, ", "), settings_.retry.count());
   }
   pump();
 }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/profile.h"
+#include "control/directory/directory.h"
 #include "dataplane/engine/reactor.h"
 #include "dataplane/server/mail_cores.h"
 #include "queue/spool/spool_shard.h"
@@ -40,7 +41,7 @@ struct DeliveryStats {
 class Delivery {
  public:
   Delivery(unsigned core, engine::Reactor& reactor, spool::SpoolShard& spool, MailCores& cores,
-           const DeliverSettings& settings);
+           const DeliverSettings& settings, std::shared_ptr<const directory::Directory> directory);
   ~Delivery();
   Delivery(const Delivery&) = delete;
   Delivery& operator=(const Delivery&) = delete;
@@ -49,6 +50,8 @@ class Delivery {
   void start();
   // A message the shard just made durable.
   void spooled(const std::string& queue_id);
+  // Quotas come from the directory in force when a delivery begins.
+  void set_directory(std::shared_ptr<const directory::Directory> d) { directory_ = std::move(d); }
   // Nothing being delivered (queued messages may wait for a retry).
   bool idle() const { return in_flight_.empty(); }
   size_t queued() const { return queue_.size() + retry_.size(); }
@@ -60,6 +63,7 @@ class Delivery {
     std::string key;  // QUEUEID/recipient/target
     std::string account;
     bool done = false;
+    bool over_quota = false;
   };
   struct InFlight {
     std::string queue_id;
@@ -69,11 +73,18 @@ class Delivery {
     unsigned batches = 0;          // owning cores yet to answer
     bool failed = false;
     uint64_t bytes = 0;
+    int64_t received_at = 0;
+  };
+  // What an owning core answers: appended (or found appended before), and over quota.
+  struct Answer {
+    std::vector<std::string> delivered;
+    std::vector<std::string> over_quota;
+    bool failed = false;
   };
 
   void pump();
   void begin(const std::string& queue_id);
-  void answered(const std::string& queue_id, std::vector<std::string> delivered, bool failed);
+  void answered(const std::string& queue_id, Answer answer);
   void finish(InFlight& f);
 
   unsigned core_;
@@ -81,6 +92,7 @@ class Delivery {
   spool::SpoolShard& spool_;
   MailCores& cores_;
   DeliverSettings settings_;
+  std::shared_ptr<const directory::Directory> directory_;
   std::deque<std::string> queue_;
   std::unordered_set<std::string> queued_;  // in queue_, retry_ or in_flight_
   std::vector<std::string> retry_;

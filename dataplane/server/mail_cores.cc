@@ -34,6 +34,17 @@ void MailCores::detach(unsigned core) {
   shards_.at(core) = nullptr;
 }
 
+void MailCores::set_usage(const std::string& account, uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  usage_[account] = bytes;
+}
+
+uint64_t MailCores::usage(const std::string& account) const {
+  std::lock_guard lock(mu_);
+  auto it = usage_.find(account);
+  return it == usage_.end() ? 0 : it->second;
+}
+
 bool MailCores::run_on(unsigned core, std::function<void(mailstore::MailShard&)> task) {
   std::lock_guard lock(mu_);
   if (core >= count_ || !reactors_[core]) return false;

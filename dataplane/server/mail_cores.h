@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -33,13 +34,19 @@ class MailCores {
   void attach(unsigned core, engine::Reactor* reactor, mailstore::MailShard* shard);
   void detach(unsigned core);
 
+  // Octets in every folder of `account`, as its owning core last published them; the
+  // SMTP service reads it at RCPT to refuse mail for a full mailbox early.
+  void set_usage(const std::string& account, uint64_t bytes);
+  uint64_t usage(const std::string& account) const;
+
   // Runs `task` on core `core` with its shard. False (and `task` dropped) when that core
   // is not running.
   bool run_on(unsigned core, std::function<void(mailstore::MailShard&)> task);
 
  private:
   unsigned count_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, uint64_t> usage_;
   std::vector<engine::Reactor*> reactors_;
   std::vector<mailstore::MailShard*> shards_;
 };

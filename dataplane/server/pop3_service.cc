@@ -118,6 +118,13 @@ class Pop3Connection final : public net::ConnectionHandler, public pop3::Session
         },
         [](Pop3Connection& self, std::pair<pop3::MaildropResult, std::shared_ptr<Maildrop>> r) {
           self.maildrop_answered(r.first, std::move(r.second));
+        },
+        // The client left while the lock was being taken: let it go again.
+        [cores = &service_.cores_, owner = owner(),
+         account](std::pair<pop3::MaildropResult, std::shared_ptr<Maildrop>> r) {
+          if (r.first != pop3::MaildropResult::opened) return;
+          cores->run_on(owner,
+                        [account](mailstore::MailShard& mail) { mail.unlock_maildrop(account); });
         });
   }
 
@@ -141,7 +148,8 @@ class Pop3Connection final : public net::ConnectionHandler, public pop3::Session
           if (octets) self.session_.message_data(*octets);
           self.session_.message_end(octets != nullptr);
           self.after_step();
-        });
+        },
+        [](std::shared_ptr<std::string>) {});
   }
 
   void commit_deletes(const std::vector<size_t>& indices) override {
@@ -187,21 +195,23 @@ class Pop3Connection final : public net::ConnectionHandler, public pop3::Session
   unsigned owner() const { return service_.cores_.owner(account_); }
 
   // Runs `work` on the core that owns the account and `then` with its result back here,
-  // unless the connection is gone by then.
-  template <typename Work, typename Then>
-  void call_owner(Work work, Then then) {
+  // or `abandon` with it when the connection is gone by then.
+  template <typename Work, typename Then, typename Abandon>
+  void call_owner(Work work, Then then, Abandon abandon) {
     std::weak_ptr<Pop3Connection*> weak = self_;
     MailCores* cores = &service_.cores_;
     const unsigned home = service_.core_;
-    const bool sent = cores->run_on(owner(), [weak, cores, home, work = std::move(work),
-                                              then = std::move(then)](mailstore::MailShard& mail) {
-      auto result = work(mail);
-      cores->run_on(home, [weak, then, result = std::move(result)](mailstore::MailShard&) mutable {
-        auto alive = weak.lock();
-        if (!alive || (*alive)->closed_) return;
-        then(**alive, std::move(result));
-      });
-    });
+    const bool sent =
+        cores->run_on(owner(), [weak, cores, home, work = std::move(work), then = std::move(then),
+                                abandon = std::move(abandon)](mailstore::MailShard& mail) {
+          auto result = work(mail);
+          cores->run_on(home, [weak, then, abandon,
+                               result = std::move(result)](mailstore::MailShard&) mutable {
+            auto alive = weak.lock();
+            if (!alive || (*alive)->closed_) return abandon(std::move(result));
+            then(**alive, std::move(result));
+          });
+        });
     if (!sent) {
       // The owning core is stopping.
       service_.reactor_.post([weak] {

@@ -119,6 +119,11 @@ smtp::RcptVerdict SmtpConnection::check_recipient(std::string_view address,
         txn_directory_->resolve(address, connection_.peer_address(), session_.authenticated());
     switch (r.verdict) {
       case directory::Verdict::accept:
+        // One mailbox that is full already: the sender keeps the message and tries later
+        // (a group or a list of copies is taken, and its full members wait in the spool).
+        if (r.targets.size() == 1 && r.targets[0].kind == directory::TargetKind::local_account &&
+            service_.mailbox_full(*txn_directory_, r.targets[0].address))
+          return smtp::RcptVerdict::mailbox_full;
         targets.reserve(r.targets.size());
         for (directory::Target& t : r.targets) {
           targets.push_back({t.kind == directory::TargetKind::remote ? DeliveryTarget::remote

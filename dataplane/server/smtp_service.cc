@@ -39,6 +39,7 @@ SmtpService::SmtpService(engine::Reactor& reactor, const Profile& profile, spool
       directory_(std::move(directory)),
       spool_(spool),
       spooled_(options.spooled),
+      cores_(options.cores),
       limiter_(limiter),
       grace_(profile.shutdown_grace),
       grace_timer_([this] {
@@ -71,6 +72,13 @@ bool SmtpService::is_local_domain(std::string_view domain) const {
              return a == std::tolower(static_cast<unsigned char>(b));
            });
   });
+}
+
+bool SmtpService::mailbox_full(const directory::Directory& directory,
+                               const std::string& account) const {
+  if (!cores_) return false;
+  auto found = directory.find_login(account);
+  return found && found->quota_kb > 0 && cores_->usage(account) >= found->quota_kb * 1024;
 }
 
 std::unique_ptr<net::ConnectionHandler> SmtpService::make_handler(net::Connection& connection) {

@@ -17,6 +17,7 @@
 #include "dataplane/net/transport.h"
 #include "dataplane/server/connection_limiter.h"
 #include "dataplane/server/login_checker.h"
+#include "dataplane/server/mail_cores.h"
 #include "dataplane/smtp/session.h"
 #include "queue/spool/spool_shard.h"
 
@@ -35,6 +36,8 @@ struct SmtpServiceOptions {
   // Told the queue id of every message the spool made durable, whether or not the client
   // is still there to hear its 250.
   std::function<void(const std::string& queue_id)> spooled;
+  // Mailbox sizes, for the quota check at RCPT; null: no check.
+  const MailCores* cores = nullptr;
 };
 
 class SmtpService final : public net::ServiceHandlerFactory {
@@ -59,6 +62,8 @@ class SmtpService final : public net::ServiceHandlerFactory {
  private:
   friend class SmtpConnection;
   bool is_local_domain(std::string_view domain) const;
+  // Whether `account`'s mailbox is at or over its quota.
+  bool mailbox_full(const directory::Directory& directory, const std::string& account) const;
   // The configuration for one client: AUTH is offered only where passwords may travel.
   smtp::Config config_for(std::string_view peer_address, std::string_view local_address) const;
 
@@ -72,6 +77,7 @@ class SmtpService final : public net::ServiceHandlerFactory {
   std::shared_ptr<const directory::Directory> directory_;
   spool::SpoolShard& spool_;
   std::function<void(const std::string&)> spooled_;
+  const MailCores* cores_;
   ConnectionLimiter& limiter_;
   std::chrono::seconds grace_;
   std::unordered_set<SmtpConnection*> open_;

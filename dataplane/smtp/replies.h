@@ -65,6 +65,8 @@ inline constexpr std::string_view recipient_unknown =
 inline constexpr std::string_view relay_denied = "554 5.7.1 Relay access denied\r\n";
 inline constexpr std::string_view recipient_disabled =
     "550 5.2.1 Recipient address rejected: Mailbox disabled\r\n";
+inline constexpr std::string_view recipient_mailbox_full =
+    "452 4.2.2 Recipient address rejected: Mailbox full\r\n";
 inline constexpr std::string_view recipient_tempfail =
     "451 4.3.0 Recipient address rejected: Try again later\r\n";
 

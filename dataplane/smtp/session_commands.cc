@@ -249,6 +249,9 @@ void Session::handle_rcpt(std::string_view argument) {
     case RcptVerdict::temporary_failure:
       reply(reply::recipient_tempfail);
       break;
+    case RcptVerdict::mailbox_full:
+      reply(reply::recipient_mailbox_full);
+      break;
   }
 }
 

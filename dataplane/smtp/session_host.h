@@ -11,7 +11,15 @@
 namespace postcore::smtp {
 
 // Replies: 250 2.1.5 / 550 5.1.1 / 554 5.7.1 / 550 5.2.1 / 451 4.3.0
-enum class RcptVerdict { accept, unknown_user, relay_denied, disabled, temporary_failure };
+// mailbox_full: 452 4.2.2 (RFC 3463), the sender tries again later.
+enum class RcptVerdict {
+  accept,
+  unknown_user,
+  relay_denied,
+  disabled,
+  temporary_failure,
+  mailbox_full
+};
 
 // Replies: 235 2.7.0 / 535 5.7.8 / 454 4.7.0
 enum class AuthResult { success, invalid, temporary_failure };

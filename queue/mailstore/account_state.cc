@@ -85,6 +85,12 @@ std::string AccountState::name_key(std::string_view name) const {
   return std::string(name);
 }
 
+uint64_t AccountState::total_size() const {
+  uint64_t total = 0;
+  for (const auto& [id, folder] : folders_) total += folder->total_size();
+  return total;
+}
+
 const Folder* AccountState::folder(uint32_t id) const {
   auto it = folders_.find(id);
   return it == folders_.end() ? nullptr : it->second.get();

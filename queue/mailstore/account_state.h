@@ -79,6 +79,7 @@ class AccountState {
   // INBOX is found in any case (RFC 3501 5.1); other names as they are.
   const Folder* folder_named(std::string_view name) const;
   std::vector<const Folder*> folders() const;  // by name
+  uint64_t total_size() const;                 // octets in every folder: what quotas count
   bool subscribed(std::string_view name) const { return subscriptions_.count(std::string(name)); }
   const std::unordered_set<std::string>& subscriptions() const { return subscriptions_; }
 

@@ -98,6 +98,10 @@ Result<MailRecovery> MailShard::open() {
     report.blobs_released++;
     blobs_->mark_done(id, 0, [](Result<void>) {});
   }
+  if (options_.on_usage) {
+    for (const auto& [name, account] : index_.accounts())
+      options_.on_usage(name, account->total_size());
+  }
   report.accounts = index_.accounts().size();
   report.messages = index_.messages();
   opened_ = true;
@@ -125,6 +129,11 @@ Result<void> MailShard::replay_entry(std::string_view bytes, MailRecovery& repor
 Result<void> MailShard::propose(Op& op, const std::string& account, const Change& change) {
   auto applied = index_.apply(account, change, &op.released);
   if (!applied) return applied.error();
+  if (options_.on_usage &&
+      (std::holds_alternative<Appended>(change) || std::holds_alternative<Expunged>(change) ||
+       std::holds_alternative<FolderDeleted>(change))) {
+    options_.on_usage(account, index_.account(account)->total_size());
+  }
   if (const auto* appended = std::get_if<Appended>(&change)) {
     hidden_[{account, appended->folder}].push_back(appended->uid);
     op.appended_folders.emplace_back(account, appended->folder);

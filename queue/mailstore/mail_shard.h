@@ -53,6 +53,9 @@ struct MailShardOptions {
   uint16_t shard = 0;
   uint64_t segment_bytes = 64ull << 20;
   size_t write_buffer_bytes = 1 << 20;
+  // Told an account's size (AccountState::total_size) whenever it changes, and for every
+  // account once the log is replayed.
+  std::function<void(const std::string& account, uint64_t bytes)> on_usage;
 };
 
 struct MailRecovery {
@@ -123,6 +126,10 @@ class MailShard {
 
   // The octets of a visible message, every piece verified.
   Result<void> read(uint64_t blob, const spool::ContentSink& sink) const;
+
+  // Deletes the stored octets' segments that no mailbox refers to any more (synchronous,
+  // like SpoolShard::reclaim); returns how many went.
+  Result<size_t> reclaim() { return blobs_->reclaim(); }
 
   // Call once per loop iteration: group commit of both logs, and answers.
   void flush();

@@ -141,6 +141,121 @@ class Delivery(unittest.TestCase):
                          [m['uidl'] for m in before['folders'][0]['messages']])
 
 
+def tree_bytes(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except FileNotFoundError:
+                pass  # reclaimed meanwhile
+    return total
+
+
+class SpoolReclaim(unittest.TestCase):
+    def test_spool_disk_use_drops_after_delivery(self):
+        with open(os.path.join(os.path.dirname(__file__), '..', '..', 'hwprofiles',
+                               'dev.toml')) as f:
+            profile = f.read().replace('segment_size = "64M"', 'segment_size = "1M"')
+        app = Appliance(profile_text=profile, deliver=True).start()
+        try:
+            app.ctl('domain', 'add', 'example.com')
+            app.ctl('account', 'add', 'erin@example.com', '--password', 'erin-pw')
+            time.sleep(1.5)
+            body = ('y' * 76 + '\r\n') * 1300  # about 100 KB
+            with smtplib.SMTP('127.0.0.1', app.smtp_port, timeout=30) as s:
+                for i in range(60):
+                    s.sendmail('x@remote.example', ['erin@example.com'],
+                               message(f'big{i}', body))
+            self.assertEqual(len(wait_for(lambda: len(inbox(app, 'erin@example.com')) == 60 and
+                                          inbox(app, 'erin@example.com'))), 60)
+            spool = os.path.join(app.data_dir, 'spool')
+            # Sealed segments whose messages are all delivered go within seconds; what is
+            # left is at most the segment still being written on each core.
+            dropped = wait_for(lambda: tree_bytes(spool) < 2 * (1 << 20) + 65536 or None, 30)
+            print(f'sent {60 * len(body)} bytes; spool now {tree_bytes(spool)} bytes; mailbox '
+                  f'{stats(app)["bytes"]} bytes', flush=True)
+            self.assertTrue(dropped, tree_bytes(spool))
+            self.assertIn('segments of delivered mail reclaimed', app.read_log())
+        finally:
+            app.finish()
+
+
+class Quota(unittest.TestCase):
+    def test_over_quota_mail_waits_and_a_full_mailbox_is_refused_at_rcpt(self):
+        app = Appliance(deliver=True).start()
+        try:
+            app.ctl('domain', 'add', 'example.com')
+            app.ctl('account', 'add', 'fay@example.com', '--password', 'fay-pw',
+                    '--quota', '10K')
+            app.ctl('account', 'add', 'gus@example.com', '--password', 'gus-pw')
+            time.sleep(1.5)
+            six_kb = ('z' * 76 + '\r\n') * 78
+
+            def send(to, token, body=six_kb):
+                with smtplib.SMTP('127.0.0.1', app.smtp_port, timeout=30) as s:
+                    s.ehlo('client.example')
+                    s.mail('x@remote.example')
+                    code, text = s.rcpt(to)
+                    if code != 250:
+                        return code, text
+                    s.data(message(token, body))
+                    return code, text
+
+            self.assertEqual(send('fay@example.com', 'q1')[0], 250)
+            self.assertEqual(len(wait_for(lambda: inbox(app, 'fay@example.com'))), 1)
+            # 6 KB more would go over 10 KB: taken, and kept in the spool, not delivered.
+            self.assertEqual(send('fay@example.com', 'q2')[0], 250)
+            self.assertTrue(wait_for(lambda: 'over quota; tried again' in app.read_log(), 10),
+                            app.read_log()[-3000:])
+            self.assertEqual(len(inbox(app, 'fay@example.com')), 1)
+            listed = app.spool_list()
+            self.assertEqual(len(listed), 1)
+            self.assertEqual(listed[0]['recipients'][0]['address'], 'fay@example.com')
+            # A full mailbox: RCPT gets 452 4.2.2 and the sender keeps the message.
+            self.assertEqual(send('gus@example.com', 'g1', six_kb * 2)[0], 250)
+            self.assertEqual(len(wait_for(lambda: inbox(app, 'gus@example.com'))), 1)
+            app.ctl('account', 'set', 'gus@example.com', '--quota', '10K')
+            time.sleep(1.5)
+            code, text = send('gus@example.com', 'g2')
+            self.assertEqual(code, 452, text)
+            self.assertIn(b'4.2.2', text)
+            # Raising the quota lets the waiting message in at its next try.
+            app.ctl('account', 'set', 'fay@example.com', '--quota', '1M')
+            self.assertEqual(app.stop(), 0, app.read_log())
+            app.start()
+            self.assertEqual(len(wait_for(lambda: len(inbox(app, 'fay@example.com')) == 2 and
+                                          inbox(app, 'fay@example.com'))), 2)
+        finally:
+            app.finish()
+
+
+class QuotaTimeout(unittest.TestCase):
+    def test_mail_over_quota_for_too_long_waits_for_a_bounce(self):
+        with open(os.path.join(os.path.dirname(__file__), '..', '..', 'hwprofiles',
+                               'dev.toml')) as f:
+            profile = f.read()
+        for old, new in (('retry_seconds = 60 ', 'retry_seconds = 1 '),
+                         ('over_quota_bounce_after_seconds = 86400 ',
+                          'over_quota_bounce_after_seconds = 2 ')):
+            self.assertIn(old, profile)
+            profile = profile.replace(old, new)
+        app = Appliance(profile_text=profile, deliver=True).start()
+        try:
+            app.ctl('domain', 'add', 'example.com')
+            app.ctl('account', 'add', 'hal@example.com', '--password', 'hal-pw', '--quota', '1K')
+            time.sleep(1.5)
+            with smtplib.SMTP('127.0.0.1', app.smtp_port, timeout=30) as s:
+                s.sendmail('x@remote.example', ['hal@example.com'],
+                           message('big', ('w' * 76 + '\r\n') * 40))
+            self.assertTrue(wait_for(lambda: 'waiting for a bounce' in app.read_log(), 20),
+                            app.read_log()[-3000:])
+            self.assertEqual(inbox(app, 'hal@example.com'), [])
+            self.assertEqual(len(app.spool_list()), 1)
+        finally:
+            app.finish()
+
+
 class DeliveryAfterHold(unittest.TestCase):
     def test_held_mail_is_delivered_after_the_hold_is_lifted(self):
         app = Appliance().start()  # on hold

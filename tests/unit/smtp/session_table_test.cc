@@ -283,19 +283,22 @@ std::vector<SessionCase> session_cases() {
       // --- RCPT TO ---
       {.name = "rcpt_verdicts",
        .input = kEhlo + kMail + "RCPT TO:<u@example.net>\r\nRCPT TO:<r@elsewhere.test>\r\n" +
-                "RCPT TO:<d@example.net>\r\nRCPT TO:<t@example.net>\r\n" + kRcpt,
+                "RCPT TO:<d@example.net>\r\nRCPT TO:<t@example.net>\r\n" +
+                "RCPT TO:<f@example.net>\r\n" + kRcpt,
        .output = ehlo_reply() + kMailOk + "550 5.1.1 Recipient address rejected: User unknown\r\n" +
                  "554 5.7.1 Relay access denied\r\n" +
                  "550 5.2.1 Recipient address rejected: Mailbox disabled\r\n" +
-                 "451 4.3.0 Recipient address rejected: Try again later\r\n" + kRcptOk,
+                 "451 4.3.0 Recipient address rejected: Try again later\r\n" +
+                 "452 4.2.2 Recipient address rejected: Mailbox full\r\n" + kRcptOk,
        .log = {"RCPT u@example.net", "RCPT r@elsewhere.test", "RCPT d@example.net",
-               "RCPT t@example.net", kAskB},
+               "RCPT t@example.net", "RCPT f@example.net", kAskB},
        .setup =
            [](Config&, RecordingHost& h) {
              h.verdicts["u@example.net"] = RcptVerdict::unknown_user;
              h.verdicts["r@elsewhere.test"] = RcptVerdict::relay_denied;
              h.verdicts["d@example.net"] = RcptVerdict::disabled;
              h.verdicts["t@example.net"] = RcptVerdict::temporary_failure;
+             h.verdicts["f@example.net"] = RcptVerdict::mailbox_full;
            }},
       // Bare "Postmaster" is accepted whatever the host says, and without the host's
       // targets when it refused; other addresses keep the expansion the host gave.
