@@ -237,7 +237,7 @@ VolumeMaintenance::Outcome VolumeMaintenance::scrub() {
   spool::ScrubOptions options;
   options.stop = &stop_;
   options.bytes_per_second = bytes_per_second_;
-  spool::ScrubReport r = spool::scrub_spool(*set_, "spool", options);
+  spool::ScrubReport r = spool::scrub_trees(*set_, spool::kSegmentTrees, options);
   std::string state = fmt::format(
       "{} at {} (started {}): {} files, {} bytes read, {} mismatched, {} repaired, {} "
       "unrepaired",

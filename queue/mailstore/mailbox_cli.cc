@@ -3,13 +3,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -18,6 +21,7 @@
 #include "queue/mailstore/mail_index.h"
 #include "queue/mailstore/mail_shard.h"
 #include "queue/spool/queue_id.h"
+#include "queue/spool/spool_cli.h"
 #include "queue/spool/spool_reader.h"
 #include "queue/volume/posix_file_io.h"
 
@@ -26,7 +30,7 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: postcore mailbox list ACCOUNT [--folder F|*] [--json [--content]] | show ACCOUNT UID "
-    "[--folder F] | stats [--json] [--data-dir DIR]";
+    "[--folder F] | stats [--json] | verify [--repair] [--json]  [--data-dir DIR]";
 
 struct Arguments {
   std::string command;
@@ -36,6 +40,7 @@ struct Arguments {
   std::string data_dir = "./var";
   bool json = false;
   bool content = false;  // list --json: each message's octets too
+  bool repair = false;   // verify: first mend damaged copies from good ones (stopped only)
   bool help = false;
 };
 
@@ -56,6 +61,8 @@ std::optional<Arguments> parse_arguments(int argc, char** argv, std::string* pro
       args.json = true;
     } else if (arg == "--content") {
       args.content = true;
+    } else if (arg == "--repair") {
+      args.repair = true;
     } else if (arg == "-h" || arg == "--help") {
       args.help = true;
     } else if (arg == "--data-dir") {
@@ -80,7 +87,7 @@ std::optional<Arguments> parse_arguments(int argc, char** argv, std::string* pro
     expected = 2;
   } else if (args.command == "show") {
     expected = 3;
-  } else if (args.command == "stats") {
+  } else if (args.command == "stats" || args.command == "verify") {
     expected = 1;
   } else {
     *problem = "unknown command " + args.command;
@@ -89,7 +96,7 @@ std::optional<Arguments> parse_arguments(int argc, char** argv, std::string* pro
   if (positional.size() != expected) {
     *problem = args.command == "list"   ? "list needs exactly one account"
                : args.command == "show" ? "show needs an account and a UID"
-                                        : "stats takes no arguments";
+                                        : args.command + " takes no arguments";
     return std::nullopt;
   }
   if (expected >= 2) args.account = positional[1];
@@ -100,6 +107,10 @@ std::optional<Arguments> parse_arguments(int argc, char** argv, std::string* pro
       *problem = "not a UID: " + std::string(uid);
       return std::nullopt;
     }
+  }
+  if (args.repair && args.command != "verify") {
+    *problem = "--repair goes with verify";
+    return std::nullopt;
   }
   if (args.content && (args.command != "list" || !args.json)) {
     *problem = "--content goes with list --json";
@@ -321,6 +332,34 @@ int run_stats(const Store& store, const Arguments& args, std::ostream& out) {
   return 0;
 }
 
+// Both logs of every shard, every record's CRC on every member; with --repair, damaged
+// copies mended from good ones first (stopped only).
+int run_verify(const Arguments& args, std::ostream& out, std::ostream& err) {
+  const std::vector<std::string> trees = {"mail/log", "mail/blob"};
+  if (args.repair) {
+    // With --json the mending report goes to stderr: stdout stays one JSON document.
+    if (int r = spool::repair_trees(args.data_dir, trees, "mailbox", args.json ? err : out, err);
+        r != 0)
+      return r;
+  }
+  int status = 0;
+  nlohmann::json j{{"ok", true}};
+  for (const std::string& tree : trees) {
+    const std::string name = tree.substr(tree.find('/') + 1);
+    std::ostringstream text;
+    int r = spool::verify_tree(args.data_dir, tree, args.json, "mailbox", text, err);
+    status = std::max(status, r);
+    if (args.json) {
+      j[name] = nlohmann::json::parse(text.str(), nullptr, false);
+      if (r != 0) j["ok"] = false;
+    } else {
+      out << name << ": " << text.str();
+    }
+  }
+  if (args.json) out << j.dump() << "\n";
+  return status;
+}
+
 }  // namespace
 
 int mailbox_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
@@ -335,6 +374,11 @@ int mailbox_command(int argc, char** argv, std::ostream& out, std::ostream& err)
     return 0;
   }
   try {
+    if (!std::filesystem::is_directory(args->data_dir)) {
+      err << "mailbox: no data directory " << args->data_dir << "\n";
+      return 1;
+    }
+    if (args->command == "verify") return run_verify(*args, out, err);
     volume::PosixFileIo io;
     auto store = load(io, args->data_dir);
     if (!store) {

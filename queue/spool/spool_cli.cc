@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -429,22 +430,25 @@ Result<Verified> verify_copy(SpoolReader& reader) {
 }
 
 // Every copy of the spool: on a mirrored volume set, each healthy member's.
-int run_verify(const std::vector<std::string>& roots, const Arguments& args, std::ostream& out,
-               std::ostream& err) {
+}  // namespace
+
+int verify_tree(const std::string& data_dir, const std::string& subdir, bool json,
+                std::string_view who, std::ostream& out, std::ostream& err) {
+  const std::vector<std::string> roots = spool_roots(data_dir);
   bool all_ok = true;
   nlohmann::json members = nlohmann::json::array();
   for (const std::string& root : roots) {
     volume::PosixFileIo io;
-    SpoolReader reader(io, root);
+    SpoolReader reader = SpoolReader::at_root(io, root + "/" + subdir);
     auto v = verify_copy(reader);
     if (!v) {
-      err << "spool: " << v.error().message << "\n";
+      err << who << ": " << v.error().message << "\n";
       return 1;
     }
     all_ok = all_ok && v->ok;
-    if (!v->ok) err << "spool: corruption found in " << reader.spool_dir() << "\n";
+    if (!v->ok) err << who << ": corruption found in " << reader.spool_dir() << "\n";
     if (roots.size() == 1) {
-      if (args.json)
+      if (json)
         out << dump(v->json) << "\n";
       else
         out << v->text;
@@ -452,53 +456,49 @@ int run_verify(const std::vector<std::string>& roots, const Arguments& args, std
     }
     v->json["root"] = root;
     members.push_back(std::move(v->json));
-    if (!args.json) out << "member " << root << ":\n" << v->text;
+    if (!json) out << "member " << root << ":\n" << v->text;
   }
-  if (args.json)
-    out << dump(nlohmann::json{{"ok", all_ok}, {"members", std::move(members)}}) << "\n";
+  if (json) out << dump(nlohmann::json{{"ok", all_ok}, {"members", std::move(members)}}) << "\n";
   return all_ok ? 0 : 1;
 }
 
-// Offline mending, as the online scrub (postcorectl volume scrub) does it: each damaged
-// copy of a sealed segment or index is mended from a good copy on another member. Only
-// while the appliance is stopped: its data-directory lock is taken and held meanwhile, so
-// that nothing writes the spool, and the volume set's state is this process's to keep.
-int run_repair(const Arguments& args, std::ostream& out, std::ostream& err) {
-  const std::string lock_path = args.data_dir + "/postcore.lock";
+int repair_trees(const std::string& data_dir, const std::vector<std::string>& subdirs,
+                 std::string_view who, std::ostream& out, std::ostream& err) {
+  const std::string lock_path = data_dir + "/postcore.lock";
+
   const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (lock < 0) {
-    err << "spool: " << lock_path << ": " << std::strerror(errno) << "\n";
+    err << who << ": " << lock_path << ": " << std::strerror(errno) << "\n";
     return 1;
   }
   UniqueFd unlock(lock);
   if (::flock(lock, LOCK_EX | LOCK_NB) < 0) {
-    err << "spool: the appliance is running on " << args.data_dir
+    err << "spool: the appliance is running on " << data_dir
         << ": stop it first, or mend online with postcorectl volume scrub\n";
     return 1;
   }
   std::vector<std::string> roots;
-  for (const auto& m : listed_members(args.data_dir)) roots.push_back(m.root);
+  for (const auto& m : listed_members(data_dir)) roots.push_back(m.root);
   if (roots.size() < 2) {
-    out << "one copy of the spool: nothing to mend from\n";
+    out << "one copy of the data: nothing to mend from\n";
     return 0;
   }
-  auto set = volume::VolumeSet::open(args.data_dir, roots, args.data_dir + "/volume.status");
+  auto set = volume::VolumeSet::open(data_dir, roots, data_dir + "/volume.status");
   if (!set) {
-    err << "spool: " << set.error().message << "\n";
+    err << who << ": " << set.error().message << "\n";
     return 1;
   }
   ScrubOptions options;
   options.bytes_per_second = ~uint64_t{0};  // the appliance is stopped: nothing to yield to
-  ScrubReport r = scrub_spool(**set, "spool", options);
+  ScrubReport r = scrub_trees(**set, subdirs, options);
   out << fmt::format(
       "mended: {} files compared, {} bytes read, {} mismatched, {} repaired, {} "
       "unrepaired\n",
       r.files, r.bytes, r.mismatches, r.repaired, r.unrepaired.size());
-  for (const std::string& problem : r.unrepaired) err << "spool: cannot mend: " << problem << "\n";
+  for (const std::string& problem : r.unrepaired)
+    err << who << ": cannot mend: " << problem << "\n";
   return r.unrepaired.empty() ? 0 : 1;
 }
-
-}  // namespace
 
 int spool_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
   std::string problem;
@@ -513,12 +513,19 @@ int spool_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
   }
   // Keeps exceptions from JSON encoding or allocation inside this entry point.
   try {
+    if (!std::filesystem::is_directory(args->data_dir)) {
+      err << "spool: no data directory " << args->data_dir << "\n";
+      return 1;
+    }
     if (args->command == "verify" && args->repair) {
       // With --json the mending report goes to stderr: stdout stays one JSON document.
-      if (int r = run_repair(*args, args->json ? err : out, err); r != 0) return r;
+      if (int r = repair_trees(args->data_dir, {"spool"}, "spool", args->json ? err : out, err);
+          r != 0)
+        return r;
     }
+    if (args->command == "verify")
+      return verify_tree(args->data_dir, "spool", args->json, "spool", out, err);
     const std::vector<std::string> roots = spool_roots(args->data_dir);
-    if (args->command == "verify") return run_verify(roots, *args, out, err);
     volume::PosixFileIo io;
     SpoolReader reader(io, roots.front());
     if (args->command == "list") return run_list(reader, *args, out, err);

@@ -89,6 +89,7 @@ SpoolReader SpoolReader::at_root(volume::FileIo& io, std::string root) {
 
 Result<std::vector<uint16_t>> SpoolReader::shards() {
   auto names = io_.list_dir(spool_dir());
+  if (!names && names.error().code == ENOENT) return std::vector<uint16_t>{};  // nothing yet
   if (!names) return names.error();
   std::vector<uint16_t> out;
   for (const std::string& name : *names) {

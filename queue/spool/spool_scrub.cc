@@ -228,4 +228,19 @@ ScrubReport scrub_spool(volume::VolumeSet& set, const std::string& spool_subdir,
   return Scrubber(set, spool_subdir, options).run();
 }
 
+ScrubReport scrub_trees(volume::VolumeSet& set, const std::vector<std::string>& trees,
+                        const ScrubOptions& options) {
+  ScrubReport r;
+  for (const std::string& tree : trees) {
+    if (options.stop && options.stop->load()) break;
+    ScrubReport one = scrub_spool(set, tree, options);
+    r.files += one.files;
+    r.bytes += one.bytes;
+    r.mismatches += one.mismatches;
+    r.repaired += one.repaired;
+    r.unrepaired.insert(r.unrepaired.end(), one.unrepaired.begin(), one.unrepaired.end());
+  }
+  return r;
+}
+
 }  // namespace postcore::spool

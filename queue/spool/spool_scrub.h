@@ -29,9 +29,15 @@ struct ScrubOptions {
   const std::atomic<bool>* stop = nullptr;   // set to end the scrub early
 };
 
-// `spool_subdir` is the spool's path under each member root ("spool"). A member that
+// Every tree of segment files under a member root: the spool and the mail store's logs.
+inline const std::vector<std::string> kSegmentTrees = {"spool", "mail/log", "mail/blob"};
+
+// `spool_subdir` is the tree's path under each member root (one of kSegmentTrees). A member that
 // gives an I/O error is marked degraded in `set`.
 ScrubReport scrub_spool(volume::VolumeSet& set, const std::string& spool_subdir,
+                        const ScrubOptions& options = {});
+// scrub_spool of each tree in turn, the reports added up.
+ScrubReport scrub_trees(volume::VolumeSet& set, const std::vector<std::string>& trees,
                         const ScrubOptions& options = {});
 
 }  // namespace postcore::spool
