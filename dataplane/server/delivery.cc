@@ -83,7 +83,7 @@ void Delivery::begin(const std::string& queue_id) {
   if (!info || !envelope) {
     log::error("deliver", "{}: cannot read the envelope: {}", queue_id,
                (!info ? info.error() : envelope.error()).message);
-    queued_.erase(queue_id);
+    retry_later(queue_id);
     return;
   }
   InFlight f;
@@ -97,7 +97,7 @@ void Delivery::begin(const std::string& queue_id) {
     const Recipient& r = envelope->recipients[i];
     if (r.targets.empty()) {
       // Accepted for a profile's local domain, without a directory: the address itself.
-      f.targets.push_back(Target{i, fmt::format("{}/{}/0", queue_id, i), lower(r.address)});
+      f.targets.push_back(Target{i, lower(r.address)});
       continue;
     }
     for (uint32_t t = 0; t < r.targets.size(); t++) {
@@ -105,7 +105,7 @@ void Delivery::begin(const std::string& queue_id) {
         f.has_remote[i] = true;
         continue;
       }
-      f.targets.push_back(Target{i, fmt::format("{}/{}/{}", queue_id, i, t), r.targets[t].address});
+      f.targets.push_back(Target{i, r.targets[t].address});
     }
   }
   if (f.targets.empty()) {
@@ -123,7 +123,7 @@ void Delivery::begin(const std::string& queue_id) {
   });
   if (!read) {
     log::error("deliver", "{}: cannot read the message: {}", queue_id, read.error().message);
-    queued_.erase(queue_id);
+    retry_later(queue_id);
     return;
   }
 
@@ -139,12 +139,14 @@ void Delivery::begin(const std::string& queue_id) {
     if (!accounts.insert(t.account).second) continue;
     mailstore::AppendTarget a;
     a.account = t.account;
-    a.delivery = t.key;
+    a.delivery = queue_id;
     std::optional<directory::LoginAccount> found;
     if (directory_) found = directory_->find_login(t.account);
     Batch& batch = by_core[cores_.owner(t.account)];
     batch.targets.push_back(std::move(a));
-    batch.quotas.push_back(found ? found->quota_kb * 1024 : 0);
+    // A quota too large to count in octets is no limit.
+    const uint64_t kb = found ? found->quota_kb : 0;
+    batch.quotas.push_back(kb > UINT64_MAX / 1024 ? 0 : kb * 1024);
   }
   f.batches = static_cast<unsigned>(by_core.size());
   f.bytes = content->size();
@@ -166,15 +168,21 @@ void Delivery::begin(const std::string& queue_id) {
                       });
       };
       Answer answer;
+      if (mail.failed()) {
+        // Its memory may hold appends that never reached the disk: it cannot say what
+        // was delivered.
+        answer.failed = true;
+        return reply(std::move(answer));
+      }
       std::vector<mailstore::AppendTarget> todo;
       for (size_t i = 0; i < batch.targets.size(); i++) {
         mailstore::AppendTarget& t = batch.targets[i];
         const mailstore::AccountState* a = mail.account(t.account);
         const uint64_t used = a ? a->total_size() : 0;
         if (a && a->delivered(t.delivery)) {
-          answer.delivered.push_back(std::move(t.delivery));
+          answer.delivered.push_back(std::move(t.account));
         } else if (batch.quotas[i] > 0 && used + content->size() > batch.quotas[i]) {
-          answer.over_quota.push_back(std::move(t.delivery));
+          answer.over_quota.push_back(std::move(t.account));
         } else {
           todo.push_back(std::move(t));
         }
@@ -187,19 +195,20 @@ void Delivery::begin(const std::string& queue_id) {
         return reply(std::move(answer));
       }
       mail.write(*handle, *content);
-      std::vector<std::string> keys;
-      for (const auto& t : todo) keys.push_back(t.delivery);
-      mail.append(*handle, std::move(todo), received, 0,
-                  [reply, queue_id, answer = std::move(answer),
-                   keys = std::move(keys)](Result<std::vector<mailstore::AppendedAt>> r) mutable {
-                    if (!r) {
-                      log::error("deliver", "{}: not delivered: {}", queue_id, r.error().message);
-                      answer.failed = true;
-                    } else {
-                      answer.delivered.insert(answer.delivered.end(), keys.begin(), keys.end());
-                    }
-                    reply(std::move(answer));
-                  });
+      std::vector<std::string> accounts;
+      for (const auto& t : todo) accounts.push_back(t.account);
+      mail.append(
+          *handle, std::move(todo), received, 0,
+          [reply, queue_id, answer = std::move(answer),
+           accounts = std::move(accounts)](Result<std::vector<mailstore::AppendedAt>> r) mutable {
+            if (!r) {
+              log::error("deliver", "{}: not delivered: {}", queue_id, r.error().message);
+              answer.failed = true;
+            } else {
+              answer.delivered.insert(answer.delivered.end(), accounts.begin(), accounts.end());
+            }
+            reply(std::move(answer));
+          });
     };
     if (!cores_.run_on(owner, std::move(task))) {
       reactor_.post([weak, queue_id] {
@@ -209,22 +218,21 @@ void Delivery::begin(const std::string& queue_id) {
   }
 }
 
+void Delivery::retry_later(const std::string& queue_id) {
+  retry_.push_back(queue_id);
+  if (!retry_armed_) {
+    retry_armed_ = true;
+    reactor_.timers().arm(retry_timer_, settings_.retry);
+  }
+}
+
 void Delivery::answered(const std::string& queue_id, Answer answer) {
   auto it = in_flight_.find(queue_id);
   if (it == in_flight_.end()) return;
   InFlight& f = it->second;
-  // Keys name one target per account; the account's other targets share its fate.
-  auto accounts_of = [&](const std::vector<std::string>& keys) {
-    std::unordered_set<std::string> accounts;
-    for (const std::string& key : keys) {
-      for (const Target& t : f.targets) {
-        if (t.key == key) accounts.insert(t.account);
-      }
-    }
-    return accounts;
-  };
-  const auto delivered = accounts_of(answer.delivered);
-  const auto full = accounts_of(answer.over_quota);
+  // Every target naming an account shares the account's one append.
+  const std::unordered_set<std::string> delivered(answer.delivered.begin(), answer.delivered.end());
+  const std::unordered_set<std::string> full(answer.over_quota.begin(), answer.over_quota.end());
   for (Target& t : f.targets) {
     if (delivered.count(t.account)) t.done = true;
     if (full.count(t.account)) t.over_quota = true;
@@ -270,22 +278,18 @@ void Delivery::finish(InFlight& f) {
   if (all) {
     stats_.messages++;
     queued_.erase(queue_id);
+    bounce_due_.erase(queue_id);
     log::info("deliver", "{}: delivered to {}", queue_id, fmt::join(mailboxes, ", "));
-  } else if (waits_for_bounce) {
-    // Only mailboxes over quota are left, and have been for too long: the message stays
-    // in the spool (listed) for a bounce, and is not tried again in this run.
-    stats_.failures++;
-    queued_.erase(queue_id);
-    log::warning("deliver", "{}: {} over quota since {}; waiting for a bounce", queue_id,
-                 fmt::join(full, ", "), iso_time(received_at));
   } else {
-    stats_.failures++;
-    retry_.push_back(queue_id);
-    if (!retry_armed_) {
-      retry_armed_ = true;
-      reactor_.timers().arm(retry_timer_, settings_.retry);
+    // Tried again, also past over_quota_bounce_after: until a bounce can be sent, the
+    // mailbox may still make room.
+    if (waits_for_bounce && bounce_due_.insert(queue_id).second) {
+      log::warning("deliver", "{}: {} over quota since {}; waiting for a bounce", queue_id,
+                   fmt::join(full, ", "), iso_time(received_at));
     }
-    if (!full.empty())
+    stats_.failures++;
+    retry_later(queue_id);
+    if (!full.empty() && !waits_for_bounce)
       log::info("deliver", "{}: {} over quota; tried again in {} s", queue_id,
                 fmt::join(full, ", "), settings_.retry.count());
   }

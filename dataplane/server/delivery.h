@@ -5,9 +5,10 @@
 // takes the local targets the directory expanded at RCPT (or, without a directory, the
 // address itself). Targets are grouped by the core that owns their account (MailCores);
 // each owning core appends the octets once for all of its targets, every append carrying
-// the delivery key "QUEUEID/recipient/target". When every local target of a recipient is
-// in its mailbox, and the recipient has no outside target (those wait for relaying), the
-// spool records the recipient done; once all are, the spool may reclaim the message.
+// the queue id as its delivery key: an account gets one copy of a message however many
+// of its recipients lead to it, and whichever attempt appends it. When every local target of a
+// recipient is in its mailbox, and the recipient has no outside target (those wait for relaying),
+// the spool records the recipient done; once all are, the spool may reclaim the message.
 //
 // A crash between the append and the spool's DONE record loses nothing and duplicates
 // nothing: at the next start the message is delivered again, the owning core finds the
@@ -60,7 +61,6 @@ class Delivery {
  private:
   struct Target {
     uint32_t recipient = 0;
-    std::string key;  // QUEUEID/recipient/target
     std::string account;
     bool done = false;
     bool over_quota = false;
@@ -75,7 +75,8 @@ class Delivery {
     uint64_t bytes = 0;
     int64_t received_at = 0;
   };
-  // What an owning core answers: appended (or found appended before), and over quota.
+  // What an owning core answers, by account: appended (or found appended before), and
+  // over quota.
   struct Answer {
     std::vector<std::string> delivered;
     std::vector<std::string> over_quota;
@@ -86,6 +87,7 @@ class Delivery {
   void begin(const std::string& queue_id);
   void answered(const std::string& queue_id, Answer answer);
   void finish(InFlight& f);
+  void retry_later(const std::string& queue_id);
 
   unsigned core_;
   engine::Reactor& reactor_;
@@ -94,7 +96,8 @@ class Delivery {
   DeliverSettings settings_;
   std::shared_ptr<const directory::Directory> directory_;
   std::deque<std::string> queue_;
-  std::unordered_set<std::string> queued_;  // in queue_, retry_ or in_flight_
+  std::unordered_set<std::string> queued_;      // in queue_, retry_ or in_flight_
+  std::unordered_set<std::string> bounce_due_;  // over quota past over_quota_bounce_after
   std::vector<std::string> retry_;
   std::unordered_map<std::string, InFlight> in_flight_;
   uint64_t in_flight_bytes_ = 0;

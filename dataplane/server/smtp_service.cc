@@ -78,7 +78,8 @@ bool SmtpService::mailbox_full(const directory::Directory& directory,
                                const std::string& account) const {
   if (!cores_) return false;
   auto found = directory.find_login(account);
-  return found && found->quota_kb > 0 && cores_->usage(account) >= found->quota_kb * 1024;
+  return found && found->quota_kb > 0 && found->quota_kb <= UINT64_MAX / 1024 &&
+         cores_->usage(account) >= found->quota_kb * 1024;
 }
 
 std::unique_ptr<net::ConnectionHandler> SmtpService::make_handler(net::Connection& connection) {

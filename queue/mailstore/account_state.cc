@@ -272,4 +272,16 @@ void AccountState::apply_checked(const Change& change) {
       change);
 }
 
+bool AccountState::discard(uint32_t folder, uint32_t uid, const std::string& delivery) {
+  Folder* f = mutable_folder(folder);
+  if (!f) return false;
+  auto at = f->index_of(uid);
+  if (!at) return false;
+  f->total_size_ -= f->messages_[*at].size;
+  f->uidls_.erase(uid);
+  f->messages_.erase(f->messages_.begin() + static_cast<std::ptrdiff_t>(*at));
+  if (!delivery.empty()) deliveries_.erase(delivery);
+  return true;
+}
+
 }  // namespace postcore::mailstore

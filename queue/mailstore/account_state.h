@@ -88,8 +88,14 @@ class AccountState {
   // the usual choice, kept above every earlier one).
   uint32_t next_folder_id() const { return next_folder_id_; }
   uint32_t next_uidvalidity(uint32_t now) const;
-  // Whether the spool delivery named `key` (queue id and recipient) was appended already.
+  // Whether the spool delivery named `key` was appended already.
   bool delivered(std::string_view key) const { return deliveries_.count(std::string(key)); }
+
+  // Start-up only: a message whose append reached the log but whose octets never became
+  // durable (a power cut between the two) was never answered nor shown. It goes without a
+  // trace but its UID, which stays used, and its delivery is forgotten so that the spool
+  // delivers it again. False when the folder holds no such UID.
+  bool discard(uint32_t folder, uint32_t uid, const std::string& delivery);
 
  private:
   Result<void> check(const Change& change) const;

@@ -79,8 +79,9 @@ struct Appended {
   uint64_t size = 0;          // RFC822.SIZE: octets with CRLF line ends
   uint64_t blob = 0;          // the store's reference to the octets
   std::string uidl;           // a POP3 UIDL carried over from another server; empty: derived
-  // Delivery from the spool: the queue id and recipient this append settles, so that a
-  // delivery replayed after a crash is recognised as done (empty for other appends).
+  // Delivery from the spool: the queue id of the message this append settles for the
+  // account, so that a delivery repeated after a crash is recognised as done (empty for
+  // other appends).
   std::string delivery;
 };
 

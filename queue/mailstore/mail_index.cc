@@ -61,10 +61,12 @@ Result<void> MailIndex::apply(const std::string& account, const Change& change,
     return make_error(EINVAL, "bad account name");
   }
   auto& slot = accounts_[account];
-  if (!slot) slot = std::make_unique<AccountState>();
+  const bool created = !slot;
+  if (created) slot = std::make_unique<AccountState>();
   const std::vector<uint64_t> dropped = blobs_dropped_by(*slot, change);
   auto applied = slot->apply(change);
   if (!applied) {
+    if (created) accounts_.erase(account);  // a refused change leaves no empty account
     return make_error(applied.error().code,
                       fmt::format("{}: {}", account, applied.error().message));
   }
@@ -76,6 +78,29 @@ Result<void> MailIndex::apply(const std::string& account, const Change& change,
     if (released) released->push_back(blob);
   }
   return {};
+}
+
+Result<void> MailIndex::replay(const LogEntry& entry, bool stored) {
+  auto applied = apply(entry.account, entry.change);
+  if (!applied) return applied;
+  if (const auto* appended = std::get_if<Appended>(&entry.change); appended && !stored) {
+    unstored_.push_back(
+        {entry.account, appended->folder, appended->uid, appended->blob, appended->delivery});
+  }
+  return {};
+}
+
+size_t MailIndex::discard_unstored() {
+  size_t discarded = 0;
+  for (const Unstored& u : unstored_) {
+    auto it = accounts_.find(u.account);
+    if (it == accounts_.end() || !it->second->discard(u.folder, u.uid, u.delivery)) continue;
+    discarded++;
+    auto ref = references_.find(u.blob);
+    if (ref != references_.end() && --ref->second == 0) references_.erase(ref);
+  }
+  unstored_.clear();
+  return discarded;
 }
 
 const AccountState* MailIndex::account(std::string_view name) const {

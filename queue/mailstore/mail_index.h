@@ -42,9 +42,25 @@ class MailIndex {
   bool referenced(uint64_t blob) const { return references_.count(blob) != 0; }
   uint64_t messages() const;  // in every folder of every account
 
+  // Start-up: applies one log entry as apply() does (an append whatever became of its
+  // octets: a later expunge in the log may have released them, and the append's UID and
+  // delivery must count). `stored` says whether an append's octets are stored now.
+  Result<void> replay(const LogEntry& entry, bool stored);
+  // After the last entry: discards (AccountState::discard) the appends whose octets were
+  // not stored and that no later entry expunged. Returns how many.
+  size_t discard_unstored();
+
  private:
   std::unordered_map<std::string, std::unique_ptr<AccountState>> accounts_;
   std::unordered_map<uint64_t, uint32_t> references_;  // blob -> mailboxes holding it
+  struct Unstored {
+    std::string account;
+    uint32_t folder = 0;
+    uint32_t uid = 0;
+    uint64_t blob = 0;
+    std::string delivery;
+  };
+  std::vector<Unstored> unstored_;  // during replay
 };
 
 }  // namespace postcore::mailstore

@@ -73,6 +73,7 @@ Result<MailRecovery> MailShard::open() {
       return {};
     });
     if (!read) {
+      report.entries_unreadable++;
       report.changes_skipped++;
       report.problems.push_back(fmt::format("log entry {}: {}", id, read.error().message));
       continue;
@@ -84,8 +85,10 @@ Result<MailRecovery> MailShard::open() {
     }
   }
 
+  report.appends_discarded = index_.discard_unstored();
   // Octets no mailbox refers to: an append that was never answered, or an expunge whose
-  // release had not been recorded yet.
+  // release had not been recorded yet. Not while some entry could not be read: it may be
+  // the append that refers to them.
   std::vector<std::string> unreferenced;
   blobs_->for_each_message([&](const spool::MessageInfo& m) {
     if (index_.referenced(key_of(m.queue_id))) {
@@ -95,6 +98,7 @@ Result<MailRecovery> MailShard::open() {
     }
   });
   for (const std::string& id : unreferenced) {
+    if (report.entries_unreadable > 0) break;
     report.blobs_released++;
     blobs_->mark_done(id, 0, [](Result<void>) {});
   }
@@ -110,15 +114,15 @@ Result<MailRecovery> MailShard::open() {
 
 Result<void> MailShard::replay_entry(std::string_view bytes, MailRecovery& report) {
   auto entry = decode_log_entry(bytes);
-  if (!entry) return entry.error();
-  if (const auto* appended = std::get_if<Appended>(&entry->change)) {
-    const std::string id = spool::format_queue_id(options_.shard, appended->blob);
-    if (!blobs_->find(id)) {
-      return make_error(ENOENT,
-                        fmt::format("{}: message octets {} are not stored", entry->account, id));
-    }
+  if (!entry) {
+    report.entries_unreadable++;
+    return entry.error();
   }
-  auto applied = index_.apply(entry->account, entry->change);
+  bool stored = true;
+  if (const auto* appended = std::get_if<Appended>(&entry->change)) {
+    stored = blobs_->find(spool::format_queue_id(options_.shard, appended->blob)).ok();
+  }
+  auto applied = index_.replay(*entry, stored);
   if (!applied) return applied.error();
   report.changes++;
   return {};

@@ -60,9 +60,12 @@ struct MailShardOptions {
 
 struct MailRecovery {
   uint64_t accounts = 0;
-  uint64_t messages = 0;              // in every folder of every account
-  uint64_t changes = 0;               // log entries applied
-  uint64_t changes_skipped = 0;       // log entries that did not fit: never answered
+  uint64_t messages = 0;            // in every folder of every account
+  uint64_t changes = 0;             // log entries applied
+  uint64_t changes_skipped = 0;     // log entries that did not fit: never answered
+  uint64_t entries_unreadable = 0;  // of those, entries that could not be read or decoded
+  // Appends in the log whose octets never became durable: never answered, never shown.
+  uint64_t appends_discarded = 0;
   uint64_t blobs = 0;                 // message octets referred to by some mailbox
   uint64_t blobs_released = 0;        // stored, referred to by none (an append never answered)
   std::vector<std::string> problems;  // one line per skipped entry or unreadable one

@@ -186,17 +186,16 @@ Result<Store> load(volume::FileIo& io, const std::string& data_dir) {
       continue;
     }
     const auto* appended = std::get_if<Appended>(&entry->change);
-    if (appended && !store.stored.count(spool::format_queue_id(e.shard, appended->blob))) {
-      store.skipped++;
-      continue;
-    }
-    if (!index.apply(entry->account, entry->change)) {
+    const bool stored =
+        !appended || store.stored.count(spool::format_queue_id(e.shard, appended->blob));
+    if (!index.replay(*entry, stored)) {
       store.skipped++;
     } else if (appended && !appended->delivery.empty()) {
       store.deliveries[{e.shard, entry->account, appended->folder, appended->uid}] =
           appended->delivery;
     }
   }
+  for (auto& [shard, index] : store.shards) index.discard_unstored();
   return store;
 }
 

@@ -272,17 +272,45 @@ class Quota(unittest.TestCase):
             app.finish()
 
 
+def quick_retry_profile():
+    """dev.toml with retries every second and the over-quota wait cut to 2 s."""
+    with open(os.path.join(os.path.dirname(__file__), '..', '..', 'hwprofiles', 'dev.toml')) as f:
+        profile = f.read()
+    for old, new in (('retry_seconds = 60 ', 'retry_seconds = 1 '),
+                     ('over_quota_bounce_after_seconds = 86400 ',
+                      'over_quota_bounce_after_seconds = 2 ')):
+        assert old in profile, old
+        profile = profile.replace(old, new)
+    return profile
+
+
 class QuotaTimeout(unittest.TestCase):
+    def test_retries_never_give_a_mailbox_a_second_copy(self):
+        """jo is named directly and through a group whose other member is full: every
+        retry for the full member leaves jo with the one copy she got first."""
+        app = Appliance(profile_text=quick_retry_profile(), deliver=True).start()
+        try:
+            app.ctl('domain', 'add', 'example.com')
+            app.ctl('account', 'add', 'jo@example.com', '--password', 'jo-pw')
+            app.ctl('account', 'add', 'kim@example.com', '--password', 'kim-pw', '--quota', '1K')
+            app.ctl('group', 'add', 'grp@example.com', '--member', 'jo@example.com',
+                    '--member', 'kim@example.com')
+            time.sleep(1.5)
+            with smtplib.SMTP('127.0.0.1', app.smtp_port, timeout=30) as s:
+                s.sendmail('x@remote.example', ['jo@example.com', 'grp@example.com'],
+                           message('twice', ('v' * 76 + '\r\n') * 40))
+            self.assertTrue(wait_for(lambda: app.read_log().count('over quota') >= 3, 20),
+                            app.read_log()[-3000:])
+            self.assertEqual(len(inbox(app, 'jo@example.com')), 1)
+            self.assertEqual(inbox(app, 'kim@example.com'), [])
+            listed = app.spool_list()
+            self.assertEqual([r.get('done', False) for r in listed[0]['recipients']],
+                             [True, False])
+        finally:
+            app.finish()
+
     def test_mail_over_quota_for_too_long_waits_for_a_bounce(self):
-        with open(os.path.join(os.path.dirname(__file__), '..', '..', 'hwprofiles',
-                               'dev.toml')) as f:
-            profile = f.read()
-        for old, new in (('retry_seconds = 60 ', 'retry_seconds = 1 '),
-                         ('over_quota_bounce_after_seconds = 86400 ',
-                          'over_quota_bounce_after_seconds = 2 ')):
-            self.assertIn(old, profile)
-            profile = profile.replace(old, new)
-        app = Appliance(profile_text=profile, deliver=True).start()
+        app = Appliance(profile_text=quick_retry_profile(), deliver=True).start()
         try:
             app.ctl('domain', 'add', 'example.com')
             app.ctl('account', 'add', 'hal@example.com', '--password', 'hal-pw', '--quota', '1K')

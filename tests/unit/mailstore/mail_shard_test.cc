@@ -176,6 +176,48 @@ TEST(MailShard, TheLastExpungeReleasesTheOctets) {
   EXPECT_EQ(report->blobs_released, 0u);  // because the release was durable before the cut
 }
 
+// POP3 deletes everything, the octets' segments are reclaimed, the power goes: the UIDs and
+// deliveries of the deleted messages still count, so neither a UID nor a delivery comes back.
+TEST(MailShard, ExpungedMessagesKeepTheirUidsAndDeliveriesAfterTheirOctetsAreReclaimed) {
+  FakeFileIo io;
+  uint64_t highest_modseq = 0;
+  {
+    MailShard shard(io, options());
+    ASSERT_TRUE(shard.open().ok());
+    for (int i = 0; i < 12; i++) {
+      std::optional<Result<std::vector<AppendedAt>>> answer;
+      start_append(shard, body(i) + std::string(3000, 'r') + "\r\n",
+                   {to("p@x.org", "Q" + std::to_string(i))}, &answer);
+      pump(io, shard);
+      ASSERT_TRUE(answer && answer->ok());
+    }
+    std::vector<uint32_t> uids;
+    for (const Message& m : shard.account("p@x.org")->folder(1)->messages()) uids.push_back(m.uid);
+    std::optional<Result<void>> expunged;
+    shard.change("p@x.org",
+                 Expunged{1, shard.account("p@x.org")->folder(1)->highest_modseq() + 1, uids},
+                 [&](Result<void> r) { expunged = r; });
+    pump(io, shard);
+    ASSERT_TRUE(expunged && expunged->ok());
+    highest_modseq = shard.account("p@x.org")->folder(1)->highest_modseq();
+    auto reclaimed = shard.reclaim();
+    ASSERT_TRUE(reclaimed.ok());
+    EXPECT_GT(*reclaimed, 0u);  // sealed segments of released octets are gone
+  }
+  io.crash();
+  MailShard shard(io, options());
+  auto report = shard.open();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->changes_skipped, 0u);
+  EXPECT_EQ(report->appends_discarded, 0u);
+  const Folder* inbox = shard.account("p@x.org")->folder(1);
+  EXPECT_TRUE(inbox->messages().empty());
+  EXPECT_EQ(inbox->uidnext(), 13u);
+  EXPECT_EQ(inbox->highest_modseq(), highest_modseq);
+  for (int i = 0; i < 12; i++)
+    EXPECT_TRUE(shard.account("p@x.org")->delivered("Q" + std::to_string(i))) << i;
+}
+
 TEST(MailShard, ARefusedChangeIsAnsweredWithWhyAndChangesNothing) {
   FakeFileIo io;
   MailShard shard(io, options());
@@ -320,6 +362,11 @@ void check_after_cut(FakeFileIo& io, const Answered& answered, const std::string
     EXPECT_NE(inbox->messages()[*i].flags, 0) << label << ": uid " << uid;
     (void)flags;
   }
+  // A delivery the account remembers is one it holds: an append whose octets a cut tore
+  // is discarded with its delivery, so the spool delivers it again.
+  size_t remembered = 0;
+  for (int i = 0; i < 24; i++) remembered += a->delivered("D" + std::to_string(i)) ? 1 : 0;
+  EXPECT_EQ(remembered, inbox->messages().size()) << label;
   // Each delivery at most once, and a new one gets a UID never answered before.
   std::set<uint64_t> blobs;
   for (const Message& m : inbox->messages()) EXPECT_TRUE(blobs.insert(m.blob).second) << label;
