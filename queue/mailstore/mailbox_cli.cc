@@ -38,6 +38,7 @@ struct Arguments {
   uint32_t uid = 0;
   std::string folder = "INBOX";
   std::string data_dir = "./var";
+  std::string member_root;  // where the store is read: the first healthy member's root
   bool json = false;
   bool content = false;  // list --json: each message's octets too
   bool repair = false;   // verify: first mend damaged copies from good ones (stopped only)
@@ -157,9 +158,9 @@ struct Store {
   }
 };
 
-Result<Store> load(volume::FileIo& io, const std::string& data_dir) {
+Result<Store> load(volume::FileIo& io, const std::string& member_root) {
   Store store;
-  const std::string root = mail_root(data_dir);
+  const std::string root = mail_root(member_root);
   auto blobs = spool::SpoolReader::at_root(io, mail_blob_root(root)).list(false);
   if (!blobs && blobs.error().code != ENOENT) return blobs.error();
   if (blobs) {
@@ -199,9 +200,9 @@ Result<Store> load(volume::FileIo& io, const std::string& data_dir) {
   return store;
 }
 
-Result<std::string> read_octets(volume::FileIo& io, const std::string& data_dir, uint16_t shard,
+Result<std::string> read_octets(volume::FileIo& io, const std::string& member_root, uint16_t shard,
                                 uint64_t blob) {
-  auto reader = spool::SpoolReader::at_root(io, mail_blob_root(mail_root(data_dir)));
+  auto reader = spool::SpoolReader::at_root(io, mail_blob_root(mail_root(member_root)));
   auto shown = reader.show(spool::format_queue_id(shard, blob));
   if (!shown) return shown.error();
   return std::move(shown->content);
@@ -218,7 +219,7 @@ int run_list(volume::FileIo& io, const Store& store, const Arguments& args, std:
   // With --content every stored message is read once, in file order.
   std::map<std::string, std::string> octets;
   if (args.content) {
-    auto reader = spool::SpoolReader::at_root(io, mail_blob_root(mail_root(args.data_dir)));
+    auto reader = spool::SpoolReader::at_root(io, mail_blob_root(mail_root(args.member_root)));
     auto all = reader.list(true);
     if (!all) {
       err << "mailbox: " << all.error().message << "\n";
@@ -294,7 +295,7 @@ int run_show(volume::FileIo& io, const Store& store, const Arguments& args, std:
     err << fmt::format("mailbox: {} {} has no UID {}\n", args.account, args.folder, args.uid);
     return 1;
   }
-  auto octets = read_octets(io, args.data_dir, shard, f->messages()[*i].blob);
+  auto octets = read_octets(io, args.member_root, shard, f->messages()[*i].blob);
   if (!octets) {
     err << "mailbox: " << octets.error().message << "\n";
     return 1;
@@ -379,7 +380,9 @@ int mailbox_command(int argc, char** argv, std::ostream& out, std::ostream& err)
     }
     if (args->command == "verify") return run_verify(*args, out, err);
     volume::PosixFileIo io;
-    auto store = load(io, args->data_dir);
+    // The first healthy member's copy, as `postcore spool` reads it.
+    args->member_root = spool::member_roots(args->data_dir).front();
+    auto store = load(io, args->member_root);
     if (!store) {
       err << "mailbox: " << store.error().message << "\n";
       return 1;

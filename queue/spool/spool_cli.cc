@@ -291,14 +291,6 @@ std::vector<volume::MemberStatus> listed_members(const std::string& data_dir) {
   return members ? std::move(*members) : std::vector<volume::MemberStatus>{};
 }
 
-std::vector<std::string> spool_roots(const std::string& data_dir) {
-  std::vector<std::string> roots;
-  for (const auto& m : listed_members(data_dir))
-    if (m.state == volume::MemberState::healthy) roots.push_back(m.root);
-  if (roots.empty()) roots.push_back(data_dir);
-  return roots;
-}
-
 int run_list(SpoolReader& reader, const Arguments& args, std::ostream& out, std::ostream& err) {
   auto messages = reader.list(args.content);
   if (!messages) {
@@ -432,9 +424,17 @@ Result<Verified> verify_copy(SpoolReader& reader) {
 // Every copy of the spool: on a mirrored volume set, each healthy member's.
 }  // namespace
 
+std::vector<std::string> member_roots(const std::string& data_dir) {
+  std::vector<std::string> roots;
+  for (const auto& m : listed_members(data_dir))
+    if (m.state == volume::MemberState::healthy) roots.push_back(m.root);
+  if (roots.empty()) roots.push_back(data_dir);
+  return roots;
+}
+
 int verify_tree(const std::string& data_dir, const std::string& subdir, bool json,
                 std::string_view who, std::ostream& out, std::ostream& err) {
-  const std::vector<std::string> roots = spool_roots(data_dir);
+  const std::vector<std::string> roots = member_roots(data_dir);
   bool all_ok = true;
   nlohmann::json members = nlohmann::json::array();
   for (const std::string& root : roots) {
@@ -525,7 +525,7 @@ int spool_command(int argc, char** argv, std::ostream& out, std::ostream& err) {
     }
     if (args->command == "verify")
       return verify_tree(args->data_dir, "spool", args->json, "spool", out, err);
-    const std::vector<std::string> roots = spool_roots(args->data_dir);
+    const std::vector<std::string> roots = member_roots(args->data_dir);
     volume::PosixFileIo io;
     SpoolReader reader(io, roots.front());
     if (args->command == "list") return run_list(reader, *args, out, err);

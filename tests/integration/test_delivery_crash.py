@@ -69,7 +69,7 @@ class DeliveryCrash(unittest.TestCase):
             def settled():
                 listed = inbox(app, 'sink@example.com')
                 return len(listed) >= len(sent) and app.spool_list() == []
-            wait_for(settled, 120)
+            wait_for(settled, 240)
             listed = inbox(app, 'sink@example.com', content=True)
             seen = {}
             for m in listed:
@@ -82,7 +82,10 @@ class DeliveryCrash(unittest.TestCase):
                   f'lost {len(lost)} / duplicates {len(duplicates)}', flush=True)
             self.assertEqual(strangers, [])
             self.assertGreaterEqual(len(sent), self.count - 4 * 10)
-            self.assertEqual(lost, [])
+            if lost:  # what the spool and the log say about them, for the record
+                problems = [line for line in app.read_log().splitlines()
+                            if 'deliver' in line and ('<3>' in line or '<4>' in line)]
+                self.fail(f'lost {lost}; spool: {app.spool_list()}; log: {problems[-20:]}')
             self.assertEqual(duplicates, [])
             uids = [m['uid'] for m in listed]
             self.assertEqual(len(uids), len(set(uids)))

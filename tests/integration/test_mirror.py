@@ -17,8 +17,9 @@ import threading
 import time
 import unittest
 
-from harness import Appliance
+from harness import POSTCORE, Appliance
 from test_crash import Loader
+from test_delivery import inbox, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -133,6 +134,31 @@ class Mirror(unittest.TestCase):
         self.assertEqual(status['disk2']['state'], 'stale', status)
         self.assertEqual(status['disk1']['state'], 'healthy')
         self.assert_all_stored(list(acked) + after)
+
+    def test_member_vanishing_during_delivery_loses_no_mail(self):
+        """Delivery runs while disk2 is deleted: every acknowledged message ends up in its
+        mailbox once, on the member that is left, and the store verifies."""
+        self.app = Appliance(profile_text=mirror_profile(), deliver=True).start()
+        acked = self.load(3, during=lambda: shutil.rmtree(self.member('disk2')))
+        self.wait_state('disk2', 'degraded')
+        self.assertGreater(len(acked), 0)
+
+        def delivered():
+            listed = inbox(self.app, 'sink@example.test')
+            return len(listed) >= len(acked) and listed
+        listed = wait_for(delivered, 60) or inbox(self.app, 'sink@example.test')
+        deliveries = [m.get('delivery') for m in listed]
+        lost = [q for q in acked if q not in deliveries]
+        print(f'acked {len(acked)} / in the mailbox {len(listed)} / lost {len(lost)} across '
+              f'the loss of disk2', flush=True)
+        self.assertEqual(lost, [])
+        self.assertEqual(len(deliveries), len(set(deliveries)))
+        self.assertEqual(self.app.stop(), 0, self.app.read_log())
+        r = subprocess.run([POSTCORE, 'mailbox', 'verify', '--json', '--data-dir',
+                            self.app.data_dir], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.app.start()
+        self.assertEqual(len(inbox(self.app, 'sink@example.test')), len(listed))
 
     def test_no_member_left_answers_451(self):
         app = self.start()
