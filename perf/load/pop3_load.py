@@ -60,9 +60,10 @@ HAND_WRITTEN = (
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
 DOMAIN = "example.test"
-SERVERS = ("postcore", "dovecot")
+# dovecot: stock login processes (a new pop3-login process per connection);
+# dovecot-hp: Dovecot's documented high-performance login mode.
+SERVERS = ("postcore", "dovecot", "dovecot-hp")
 MODES = ("retrieve", "logins")
-SERVER_LABEL = {"postcore": "postcore", "dovecot": "Dovecot"}
 POP3_OFFSET = 110
 SMTP_OFFSET = 25
 
@@ -348,19 +349,19 @@ class DovecotInstance:
     and Maildirs under workdir; one pop3 listener on a loopback port. /etc/dovecot is
     never read or changed. Mail is owned by, and served as, `nobody`."""
 
-    name = "dovecot"
     MAIL_USER = "nobody"
     MAIL_GROUP = "nogroup"
 
-    def __init__(self, workdir, login_mode):
-        self.base = os.path.join(workdir, "dovecot")
+    def __init__(self, workdir, name):
+        self.name = name
+        self.login_mode = "performance" if name == "dovecot-hp" else "stock"
+        self.base = os.path.join(workdir, name)
         self.conf = os.path.join(self.base, "dovecot.conf")
         self.run_dir = os.path.join(self.base, "run")
         self.state_dir = os.path.join(self.base, "state")
         self.mail_root = os.path.join(self.base, "mail")
         self.passwd = os.path.join(self.base, "passwd")
         self.logfile = os.path.join(self.base, "dovecot.log")
-        self.login_mode = login_mode
         self.master_pid = None
         self.started = False
         self.log_offset = 0
@@ -371,7 +372,7 @@ class DovecotInstance:
         uid = pwd.getpwnam(self.MAIL_USER).pw_uid
         gid = grp.getgrnam(self.MAIL_GROUP).gr_gid
         lines = [
-            f"instance_name = pop3load-{os.getpid()}",
+            f"instance_name = pop3load-{self.name}-{os.getpid()}",
             f"base_dir = {self.run_dir}",
             f"state_dir = {self.state_dir}",
             f"log_path = {self.logfile}",
@@ -650,7 +651,8 @@ def fmt_ratio(a, b):
 
 def table_lines(rows, servers, modes, versions):
     label = {"postcore": f"postcore {versions['postcore']}",
-             "dovecot": f"Dovecot {versions['dovecot']}"}
+             "dovecot": f"Dovecot {versions['dovecot']}",
+             "dovecot-hp": f"Dovecot {versions['dovecot']}, high-performance login"}
     lines = ["| server | load | rate (median) | rate (min–max) | MB/s | server CPU ms per "
              "unit | pop3_bench CPU ms per unit | rate vs Dovecot | server CPU vs Dovecot | "
              "other work, % of CPUs |", "|" + " --- |" * 10]
@@ -728,11 +730,12 @@ def generated_block(command, rows, results, args, info, versions, setup, problem
         "`ssl = no`, `disable_plaintext_auth = no`; passdb passwd-file with "
         "`{CRYPT}`/`{SHA512-CRYPT}` hashes, userdb static; `mail_location = "
         "maildir:~/Maildir`, the Maildir files written directly with LF line ends and "
-        "`S=`/`W=` sizes in their names). Login processes: "
-        + ("stock (`service_count = 1`: a new pop3-login process per connection)."
-           if args.dovecot_login == "stock" else
-           "high-performance mode (`service_count = 0`, `process_min_avail` = CPUs).")
-        + " Everything else is Dovecot's default (no auth cache).",
+        "`S=`/`W=` sizes in their names). *Dovecot*: stock login processes "
+        "(`service_count = 1`: a new pop3-login process per connection); *high-performance "
+        "login*: a second such instance with Dovecot's documented high-performance login "
+        "mode (`service pop3-login { service_count = 0, process_min_avail = CPUs }`). "
+        "Everything else is Dovecot's default (one pop3 process per session, no auth "
+        "cache, auth-worker processes for the password checks).",
         "- postcore: `postcore up --data-dir FRESH_DIR --port-base N` on the embedded "
         "`hwprofiles/dev.toml`"
         + (" with `rehash_on_login = false` (imported hashes stay as they are)"
@@ -820,11 +823,9 @@ def parse_args():
     p.add_argument("--scheme", choices=("yescrypt", "sha512-crypt"), default="yescrypt",
                    help="password hash in both servers: postcore's own yescrypt (default) "
                         "or an imported SHA512-CRYPT")
-    p.add_argument("--dovecot-login", choices=("stock", "performance"), default="stock",
-                   help="Dovecot's pop3-login processes: stock (one per connection) or "
-                        "high-performance mode")
     p.add_argument("--servers", default=",".join(SERVERS),
-                   help="comma-separated subset of postcore,dovecot")
+                   help="comma-separated subset of postcore,dovecot,dovecot-hp (Dovecot with "
+                        "stock login processes, and in high-performance login mode)")
     p.add_argument("--modes", default=",".join(MODES),
                    help="comma-separated subset of retrieve,logins")
     p.add_argument("--timeout", type=int, default=300, help="limit for one pop3_bench run, s")
@@ -874,7 +875,7 @@ def on_signal(signum, frame):
 def main():
     args = parse_args()
     command = shlex.join(["perf/load/pop3_load.py"] + sys.argv[1:])
-    if "dovecot" in args.servers:
+    if any(s.startswith("dovecot") for s in args.servers):
         if not (os.access(DOVECOT, os.X_OK) and os.access(DOVEADM, os.X_OK)):
             sys.exit("pop3_load.py: Dovecot is missing: apt-get install dovecot-pop3d "
                      "(Debian's Dovecot 2.3; /etc/dovecot is never used here)")
@@ -938,12 +939,12 @@ def main():
         sizes = [len(m) for ms in stored.values() for m in ms]
         setup["added"] = round(statistics.mean(sizes)) - args.size
         expected = {"messages": args.messages * args.passes}
-        if "dovecot" in args.servers:
-            dv = DovecotInstance(workdir, args.dovecot_login)
+        for name in (s for s in args.servers if s.startswith("dovecot")):
+            dv = DovecotInstance(workdir, name)
             dv.prepare(hashes, scheme_prefix, stored)
-            servers["dovecot"] = dv
+            servers[name] = dv
             versions["dovecot"] = dv.version()
-            log(f"dovecot: starting {versions['dovecot']} on port {dv.port}")
+            log(f"{name}: starting Dovecot {versions['dovecot']} on port {dv.port}")
             dv.start()
             n = pop3_login_ok(dv.port, accounts[0], password)
             if n is False:
@@ -959,7 +960,7 @@ def main():
                 argv = bench_argv(binary, servers[name], mode, args, accounts_file,
                                   warmup=True)
                 report, rc, err = run_bench(argv, min(args.timeout, deadline.left()))
-                log(f"warm-up {name:8} {mode:8}: "
+                log(f"warm-up {name:10} {mode:8}: "
                     f"{json.dumps(report) if report else f'no report (exit {rc}) {err}'}")
                 if rc != 0:
                     problems.append(f"warm-up ({name}, {mode}): "
@@ -972,7 +973,7 @@ def main():
                                 deadline)
                     results.append(r)
                     unit = UNIT[mode]
-                    log(f"[{rep}/{args.runs}] {name:8} {mode:8} {r['seconds']:7.2f} s "
+                    log(f"[{rep}/{args.runs}] {name:10} {mode:8} {r['seconds']:7.2f} s "
                         f"{r['rate']:9.0f} {unit:8} {r['mb_s']:7.1f} MB/s  server CPU "
                         f"{r['server_ms']:.3f} ms/{PER[mode]}  client {r['client_ms']:.3f} "
                         f"ms/{PER[mode]}  other work {r['other_pct']:.0f} %"
