@@ -812,8 +812,8 @@ def parse_args():
     p.add_argument("--size", type=int, default=10240, help="message octets (default 10240)")
     p.add_argument("--connections", type=int, default=10,
                    help="parallel connections = accounts (default 10, at most 50)")
-    p.add_argument("--passes", type=int, default=20,
-                   help="retrieve: times every message is RETRed per session (default 20)")
+    p.add_argument("--passes", type=int, default=50,
+                   help="retrieve: times every message is RETRed per session (default 50)")
     p.add_argument("--pipeline", type=int, default=1,
                    help="retrieve: RETRs in flight per connection (default 1)")
     p.add_argument("--logins", type=int, default=1000,
