@@ -616,6 +616,41 @@ def one_run(server, mode, args, binary, accounts_file, expected, deadline):
     return r
 
 
+def profile_postcore(server, args, binary, accounts_file, deadline, workdir, out_path):
+    """One extra retrieve run with `perf record` on postcore's processes."""
+    pids = ",".join(str(p) for p in tree_pids(server.proc.pid, read_proc_table()))
+    data = os.path.join(workdir, "perf.data")
+    perf = subprocess.Popen(["perf", "record", "-F", "1999", "-g", "-o", data, "-p", pids],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        time.sleep(0.5)
+        argv = bench_argv(binary, server, "retrieve", args, accounts_file)
+        report, rc, err = run_bench(argv, min(args.timeout, deadline.left()))
+    finally:
+        perf.send_signal(signal.SIGINT)
+        try:
+            perf.wait(60)
+        except subprocess.TimeoutExpired:
+            perf.kill()
+            perf.wait()
+    reports = []
+    for title, extra in (
+            ("by command and shared object", ["--no-children", "--sort", "comm,dso"]),
+            ("by symbol, self time", ["--no-children", "--sort", "sym"]),
+            ("by symbol, including callees", ["--children", "--sort", "sym",
+                                              "--percent-limit", "4"])):
+        r = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none",
+                            "--percent-limit", "0.7"] + extra,
+                           capture_output=True, text=True, timeout=300)
+        body = "\n".join(l for l in r.stdout.splitlines() if l and not l.startswith("#"))
+        reports.append(f"== {title}\n{body}\n")
+    with open(out_path, "w") as f:
+        f.write(f"perf record -F 1999 -g on postcore (supervisor + dataplane) during "
+                f"{shlex.join(argv)}\n{json.dumps(report)}\n\n" + "\n".join(reports))
+    log(f"profile written to {out_path}")
+
+
 # ---------------------------------------------------------------- report
 
 UNIT = {"retrieve": "msg/s", "logins": "logins/s"}
@@ -838,6 +873,9 @@ def parse_args():
                    help="the perf document to update (default: the repository's docs/perf.md)")
     p.add_argument("--write", action="store_true", help="update --output even with --quick")
     p.add_argument("--no-write", action="store_true", help="only print, never update --output")
+    p.add_argument("--profile", metavar="FILE",
+                   help="after the runs, profile postcore with perf during one more "
+                        "retrieve run and write the report to FILE")
     p.add_argument("--keep", action="store_true",
                    help="keep the temporary directory (logs, both servers' data) for a look")
     args = p.parse_args()
@@ -982,6 +1020,9 @@ def main():
                         log(f"    problem: {p}")
                         problems.append(f"run {len(results)} ({name}, {mode}): "
                                         + p.splitlines()[0])
+        if args.profile and "postcore" in args.servers:
+            profile_postcore(servers["postcore"], args, binary, accounts_file, deadline,
+                             workdir, os.path.abspath(args.profile))
     except Abort as e:
         log(f"pop3_load: aborted: {e}")
         status = 1
