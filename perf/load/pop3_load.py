@@ -611,6 +611,7 @@ def one_run(server, mode, args, binary, accounts_file, expected, deadline):
         units = max(1, r["logins"])
         r["rate"] = r["logins"] / seconds
         r["mb_s"] = 0.0
+    r["client_busy_pct"] = 100 * client_cpu / seconds if seconds else 0.0
     r["server_ms"] = 1000 * cpu / units
     r["client_ms"] = 1000 * client_cpu / units
     return r
@@ -675,6 +676,7 @@ def median_rows(results, servers, modes):
                 "mb_s": statistics.median(r["mb_s"] for r in rs),
                 "server_ms": statistics.median(r["server_ms"] for r in rs),
                 "client_ms": statistics.median(r["client_ms"] for r in rs),
+                "client_busy_pct": statistics.median(r["client_busy_pct"] for r in rs),
                 "other_pct": statistics.median(r["other_pct"] for r in rs),
             }
     return rows
@@ -689,14 +691,14 @@ def table_lines(rows, servers, modes, versions):
              "dovecot": f"Dovecot {versions['dovecot']}",
              "dovecot-hp": f"Dovecot {versions['dovecot']}, high-performance login"}
     lines = ["| server | load | rate (median) | rate (min–max) | MB/s | server CPU ms per "
-             "unit | pop3_bench CPU ms per unit | rate vs Dovecot | server CPU vs Dovecot | "
-             "other work, % of CPUs |", "|" + " --- |" * 10]
+             "unit | pop3_bench CPU ms per unit | pop3_bench busy, % of one CPU | rate vs "
+             "Dovecot | server CPU vs Dovecot | other work, % of CPUs |", "|" + " --- |" * 11]
     for m in modes:
         for s in servers:
             what = {"retrieve": "RETR", "logins": "USER/PASS/QUIT"}[m]
             if (s, m) not in rows or rows[(s, m)] is None:
                 state = "failed" if (s, m) in rows else "not run"
-                lines.append(f"| {label[s]} | {what} | {state} | | | | | | | |")
+                lines.append(f"| {label[s]} | {what} | {state} | | | | | | | | |")
                 continue
             r = rows[(s, m)]
             dv = rows.get(("dovecot", m))
@@ -705,6 +707,7 @@ def table_lines(rows, servers, modes, versions):
                 f"| {label[s]} | {what} | {r['rate']:.0f} {UNIT[m]} | "
                 f"{r['rate_min']:.0f}–{r['rate_max']:.0f} | {mb} | "
                 f"{r['server_ms']:.3f} per {PER[m]} | {r['client_ms']:.3f} per {PER[m]} | "
+                f"{r['client_busy_pct']:.0f} | "
                 f"{fmt_ratio(r['rate'], dv and dv['rate'])} | "
                 f"{fmt_ratio(r['server_ms'], dv and dv['server_ms'])} | "
                 f"{r['other_pct']:.0f} |")
@@ -752,7 +755,9 @@ def generated_block(command, rows, results, args, info, versions, setup, problem
         "(each live process's own time plus its reaped children's, so Dovecot's "
         "per-connection login and pop3 processes are counted), sampled just before and "
         "just after pop3_bench, per message retrieved or per login.",
-        "- pop3_bench CPU: its own rusage (one thread, epoll). On loopback the kernel's TCP "
+        "- pop3_bench CPU: its own rusage (one thread, epoll); *busy* is that CPU time over "
+        "its wall time, so well below 100 % means the client was not what limited the "
+        "rate. Ratios are to Dovecot with stock login processes. On loopback the kernel's TCP "
         "work for both ends is split between sender and receiver in no fixed way, so read "
         "server and client CPU together.",
         "- Other work: the machine's busy CPU time (`/proc/stat`) during the run minus the "
