@@ -45,10 +45,10 @@ struct Options {
   std::string mode = "retrieve";
   int connections = 10;
   std::string accounts_file;
-  int passes = 1;       // retrieve: times every message is fetched in one session
-  long count = -1;      // retrieve: fetch only the first `count` messages (-1: all)
-  int pipeline = 1;     // retrieve: RETR commands in flight per connection
-  long logins = 1000;   // logins: total logins across all connections
+  int passes = 1;      // retrieve: times every message is fetched in one session
+  long count = -1;     // retrieve: fetch only the first `count` messages (-1: all)
+  int pipeline = 1;    // retrieve: RETR commands in flight per connection
+  long logins = 1000;  // logins: total logins across all connections
   bool auth_plain = false;
   bool verify_sizes = true;  // retrieve: LIST first, compare every RETR's octets with it
   double timeout = 300;
@@ -59,8 +59,7 @@ struct Account {
 };
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 double cpu_seconds() {
@@ -130,10 +129,10 @@ struct Conn {
   int index = 0;
   const Account* account = nullptr;
   Step step = Step::greeting;
-  std::string line;        // a status line being read
-  bool in_body = false;    // reading a multi-line answer's lines
+  std::string line;      // a status line being read
+  bool in_body = false;  // reading a multi-line answer's lines
   bool at_line_start = true;
-  int dot_state = 0;       // 1: line began with '.', 2: ".\r" seen
+  int dot_state = 0;  // 1: line began with '.', 2: ".\r" seen
   uint64_t body_octets = 0;
   std::vector<uint64_t> sizes;  // from LIST, 1-based message n at [n-1]
   std::string list_line;        // a LIST line being read
@@ -142,19 +141,27 @@ struct Conn {
   long sent = 0, done = 0;      // RETR commands sent and answered, over all passes
   std::string out;              // not yet written
   bool want_out = false;
-  uint64_t generation = 0;      // counts sessions on this slot (logins mode reconnects)
+  uint64_t generation = 0;  // counts sessions on this slot (logins mode reconnects)
 };
 
 const char* step_name(Step s) {
   switch (s) {
-    case Step::greeting: return "greeting";
-    case Step::user: return "USER";
-    case Step::pass: return "PASS";
-    case Step::auth: return "AUTH PLAIN";
-    case Step::stat: return "STAT";
-    case Step::list: return "LIST";
-    case Step::retr: return "RETR";
-    case Step::quit: return "QUIT";
+    case Step::greeting:
+      return "greeting";
+    case Step::user:
+      return "USER";
+    case Step::pass:
+      return "PASS";
+    case Step::auth:
+      return "AUTH PLAIN";
+    case Step::stat:
+      return "STAT";
+    case Step::list:
+      return "LIST";
+    case Step::retr:
+      return "RETR";
+    case Step::quit:
+      return "QUIT";
   }
   return "?";
 }
@@ -536,15 +543,16 @@ int Bench::run() {
   std::printf(
       "{\"mode\":\"%s\",\"connections\":%d,\"passes\":%d,\"pipeline\":%d,\"messages\":%llu,"
       "\"bytes\":%llu,\"wire_bytes\":%llu,\"logins\":%llu,\"connects\":%llu,"
-      "\"seconds\":%.6f,\"retrieve_seconds\":%.6f,\"client_cpu_seconds\":%.6f,\"errors\":%llu,\"in_use\":%llu,"
+      "\"seconds\":%.6f,\"retrieve_seconds\":%.6f,\"client_cpu_seconds\":%.6f,\"errors\":%llu,\"in_"
+      "use\":%llu,"
       "\"size_mismatches\":%llu,\"timed_out\":%s,\"first_error\":\"%s\"}\n",
-      o_.mode.c_str(), o_.connections, o_.passes, o_.pipeline,
-      (unsigned long long)t_.messages, (unsigned long long)t_.bytes,
-      (unsigned long long)t_.wire_bytes, (unsigned long long)t_.logins,
-      (unsigned long long)t_.connects, seconds,
-      t_.last_retr > t_.first_stat ? t_.last_retr - t_.first_stat : 0.0, cpu, (unsigned long long)t_.errors,
-      (unsigned long long)t_.in_use, (unsigned long long)t_.size_mismatches,
-      timed_out ? "true" : "false", json_escape(t_.first_error).c_str());
+      o_.mode.c_str(), o_.connections, o_.passes, o_.pipeline, (unsigned long long)t_.messages,
+      (unsigned long long)t_.bytes, (unsigned long long)t_.wire_bytes,
+      (unsigned long long)t_.logins, (unsigned long long)t_.connects, seconds,
+      t_.last_retr > t_.first_stat ? t_.last_retr - t_.first_stat : 0.0, cpu,
+      (unsigned long long)t_.errors, (unsigned long long)t_.in_use,
+      (unsigned long long)t_.size_mismatches, timed_out ? "true" : "false",
+      json_escape(t_.first_error).c_str());
   std::fflush(stdout);
   return t_.errors == 0 && t_.size_mismatches == 0 ? 0 : 1;
 }
@@ -569,20 +577,34 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage(("missing value for " + a).c_str());
       return argv[++i];
     };
-    if (a == "--host") o.host = value();
-    else if (a == "--port") o.port = std::atoi(value().c_str());
-    else if (a == "--mode") o.mode = value();
-    else if (a == "--connections") o.connections = std::atoi(value().c_str());
-    else if (a == "--accounts") o.accounts_file = value();
-    else if (a == "--passes") o.passes = std::atoi(value().c_str());
-    else if (a == "--count") o.count = std::atol(value().c_str());
-    else if (a == "--pipeline") o.pipeline = std::atoi(value().c_str());
-    else if (a == "--logins") o.logins = std::atol(value().c_str());
-    else if (a == "--auth-plain") o.auth_plain = true;
-    else if (a == "--no-verify") o.verify_sizes = false;
-    else if (a == "--timeout") o.timeout = std::atof(value().c_str());
-    else if (a == "--help" || a == "-h") usage(nullptr);
-    else usage(("unknown option " + a).c_str());
+    if (a == "--host")
+      o.host = value();
+    else if (a == "--port")
+      o.port = std::atoi(value().c_str());
+    else if (a == "--mode")
+      o.mode = value();
+    else if (a == "--connections")
+      o.connections = std::atoi(value().c_str());
+    else if (a == "--accounts")
+      o.accounts_file = value();
+    else if (a == "--passes")
+      o.passes = std::atoi(value().c_str());
+    else if (a == "--count")
+      o.count = std::atol(value().c_str());
+    else if (a == "--pipeline")
+      o.pipeline = std::atoi(value().c_str());
+    else if (a == "--logins")
+      o.logins = std::atol(value().c_str());
+    else if (a == "--auth-plain")
+      o.auth_plain = true;
+    else if (a == "--no-verify")
+      o.verify_sizes = false;
+    else if (a == "--timeout")
+      o.timeout = std::atof(value().c_str());
+    else if (a == "--help" || a == "-h")
+      usage(nullptr);
+    else
+      usage(("unknown option " + a).c_str());
   }
   if (o.mode != "retrieve" && o.mode != "logins") usage("--mode is retrieve or logins");
   if (o.port <= 0 || o.port > 65535) usage("--port is required");

@@ -43,8 +43,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import (Abort, free_port, free_port_base, log, machine_cpu_seconds,  # noqa: E402
-                     read_proc_table, tree_cpu_seconds, tree_pids, wait_pid_gone)
+from servers import (Abort, free_port, free_port_base, log, machine_cpu_seconds, median_rows,  # noqa: E402
+                     read_proc_table, tree_cpu_seconds, tree_pids, wait_greeting, wait_pid_gone)
 from smtp_load import Deadline, git_revision, machine_info, repo_relative  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -90,26 +90,7 @@ def run_daemon_command(argv, errfile, timeout=60):
 
 def wait_pop3_ready(port, timeout, proc=None):
     """Waits for a +OK greeting on 127.0.0.1:port, then says QUIT."""
-    end = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < end:
-        if proc is not None and proc.poll() is not None:
-            raise Abort(f"server exited with status {proc.returncode} before it listened")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                greeting = s.recv(512)
-                if greeting.startswith(b"+OK"):
-                    s.sendall(b"QUIT\r\n")
-                    try:
-                        s.recv(512)
-                    except OSError:
-                        pass
-                    return
-                last = greeting[:80]
-        except OSError as e:
-            last = e
-        time.sleep(0.1)
-    raise Abort(f"no POP3 greeting on 127.0.0.1:{port} within {timeout} s ({last})")
+    wait_greeting(port, timeout, b"+OK", "POP3", proc)
 
 
 def pop3_login_ok(port, user, password):
@@ -658,28 +639,6 @@ UNIT = {"retrieve": "msg/s", "logins": "logins/s"}
 PER = {"retrieve": "msg", "logins": "login"}
 
 
-def median_rows(results, servers, modes):
-    rows = {}
-    for s in servers:
-        for m in modes:
-            tried = [r for r in results if r["server"] == s and r["mode"] == m]
-            rs = [r for r in tried if r["ok"]]
-            if not rs:
-                if tried:
-                    rows[(s, m)] = None
-                continue
-            rows[(s, m)] = {
-                "n": len(rs),
-                "rate": statistics.median(r["rate"] for r in rs),
-                "rate_min": min(r["rate"] for r in rs),
-                "rate_max": max(r["rate"] for r in rs),
-                "mb_s": statistics.median(r["mb_s"] for r in rs),
-                "server_ms": statistics.median(r["server_ms"] for r in rs),
-                "client_ms": statistics.median(r["client_ms"] for r in rs),
-                "client_busy_pct": statistics.median(r["client_busy_pct"] for r in rs),
-                "other_pct": statistics.median(r["other_pct"] for r in rs),
-            }
-    return rows
 
 
 def fmt_ratio(a, b):
@@ -1048,7 +1007,8 @@ def main():
 
     if not results:
         return 1
-    rows = median_rows(results, args.servers, args.modes)
+    rows = median_rows(results, args.servers, args.modes,
+                       ("mb_s", "server_ms", "client_ms", "client_busy_pct", "other_pct"))
     log("")
     for line in table_lines(rows, args.servers, args.modes, versions):
         log(line)

@@ -153,8 +153,8 @@ def free_port_base():
     raise Abort("no free port range for postcore")
 
 
-def wait_smtp_ready(port, timeout, proc=None):
-    """Waits for a 220 greeting on 127.0.0.1:port, then says QUIT."""
+def wait_greeting(port, timeout, ready, protocol, proc=None):
+    """Waits until 127.0.0.1:port greets with a line starting with `ready`, then says QUIT."""
     end = time.monotonic() + timeout
     last = None
     while time.monotonic() < end:
@@ -163,7 +163,7 @@ def wait_smtp_ready(port, timeout, proc=None):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
                 greeting = s.recv(512)
-                if greeting.startswith(b"220"):
+                if greeting.startswith(ready):
                     s.sendall(b"QUIT\r\n")
                     try:
                         s.recv(512)
@@ -174,7 +174,35 @@ def wait_smtp_ready(port, timeout, proc=None):
         except OSError as e:
             last = e
         time.sleep(0.1)
-    raise Abort(f"no SMTP greeting on 127.0.0.1:{port} within {timeout} s ({last})")
+    raise Abort(f"no {protocol} greeting on 127.0.0.1:{port} within {timeout} s ({last})")
+
+
+def wait_smtp_ready(port, timeout, proc=None):
+    """Waits for a 220 greeting on 127.0.0.1:port, then says QUIT."""
+    wait_greeting(port, timeout, b"220", "SMTP", proc)
+
+
+def median_rows(results, servers, modes, fields, first=()):
+    """Per (server, mode): the medians of `fields` over the runs that succeeded, the rate's
+    range, and the first run's value of each of `first`; None where every run failed."""
+    rows = {}
+    for s in servers:
+        for m in modes:
+            tried = [r for r in results if r["server"] == s and r["mode"] == m]
+            rs = [r for r in tried if r["ok"]]
+            if not rs:
+                if tried:
+                    rows[(s, m)] = None
+                continue
+            row = {"n": len(rs),
+                   "rate_min": min(r["rate"] for r in rs),
+                   "rate_max": max(r["rate"] for r in rs)}
+            for f in ("rate",) + tuple(fields):
+                row[f] = statistics.median(r[f] for r in rs)
+            for f in first:
+                row[f] = rs[0][f]
+            rows[(s, m)] = row
+    return rows
 
 
 # ---------------------------------------------------------------- servers

@@ -178,28 +178,6 @@ def profile_postcore(server, args, workdir, deadline, out_path):
 
 # ---------------------------------------------------------------- report
 
-def median_rows(results, servers, modes):
-    rows = {}
-    for s in servers:
-        for m in modes:
-            tried = [r for r in results if r["server"] == s and r["mode"] == m]
-            rs = [r for r in tried if r["ok"]]
-            if not rs:
-                if tried:
-                    rows[(s, m)] = None
-                continue
-            rows[(s, m)] = {
-                "n": len(rs),
-                "rate": statistics.median(r["rate"] for r in rs),
-                "rate_min": min(r["rate"] for r in rs),
-                "rate_max": max(r["rate"] for r in rs),
-                "cpu_ingest_ms": statistics.median(r["cpu_ingest_ms"] for r in rs),
-                "cpu_total_ms": statistics.median(r["cpu_total_ms"] for r in rs),
-                "client_ms": statistics.median(r["client_ms"] for r in rs),
-                "other_pct": statistics.median(r["other_pct"] for r in rs),
-                "messages": rs[0]["messages"],
-            }
-    return rows
 
 
 def fmt_ratio(a, b):
@@ -556,7 +534,9 @@ def main():
 
     if not results:
         return 1
-    rows = median_rows(results, args.servers, args.modes)
+    rows = median_rows(results, args.servers, args.modes,
+                       ("cpu_ingest_ms", "cpu_total_ms", "client_ms", "other_pct"),
+                       first=("messages",))
     info = machine_info(workdir)
     log("")
     for line in table_lines(rows, args.servers, args.modes, versions["postfix"]):
