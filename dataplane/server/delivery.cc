@@ -276,7 +276,6 @@ void Delivery::finish(InFlight& f) {
   in_flight_bytes_ -= f.bytes;
   in_flight_.erase(queue_id);
   if (all) {
-    stats_.messages++;
     queued_.erase(queue_id);
     bounce_due_.erase(queue_id);
     log::info("deliver", "{}: delivered to {}", queue_id, fmt::join(mailboxes, ", "));
@@ -287,7 +286,6 @@ void Delivery::finish(InFlight& f) {
       log::warning("deliver", "{}: {} over quota since {}; waiting for a bounce", queue_id,
                    fmt::join(full, ", "), iso_time(received_at));
     }
-    stats_.failures++;
     retry_later(queue_id);
     if (!full.empty() && !waits_for_bounce)
       log::info("deliver", "{}: {} over quota; tried again in {} s", queue_id,

@@ -34,11 +34,6 @@
 
 namespace postcore::server {
 
-struct DeliveryStats {
-  uint64_t messages = 0;  // messages whose local targets all reached their mailboxes
-  uint64_t failures = 0;  // attempts that will be tried again
-};
-
 class Delivery {
  public:
   Delivery(unsigned core, engine::Reactor& reactor, spool::SpoolShard& spool, MailCores& cores,
@@ -53,10 +48,6 @@ class Delivery {
   void spooled(const std::string& queue_id);
   // Quotas come from the directory in force when a delivery begins.
   void set_directory(std::shared_ptr<const directory::Directory> d) { directory_ = std::move(d); }
-  // Nothing being delivered (queued messages may wait for a retry).
-  bool idle() const { return in_flight_.empty(); }
-  size_t queued() const { return queue_.size() + retry_.size(); }
-  const DeliveryStats& stats() const { return stats_; }
 
  private:
   struct Target {
@@ -101,7 +92,6 @@ class Delivery {
   std::vector<std::string> retry_;
   std::unordered_map<std::string, InFlight> in_flight_;
   uint64_t in_flight_bytes_ = 0;
-  DeliveryStats stats_;
   engine::Timer retry_timer_;
   bool retry_armed_ = false;
   // Answers from other cores hold this weakly: they do nothing once the delivery is gone.

@@ -358,10 +358,6 @@ bool MailShard::idle() const {
   return ops_.empty() && log_->idle() && blobs_->idle();
 }
 
-uint64_t MailShard::unsynced_bytes() const {
-  return log_->unsynced_bytes() + blobs_->unsynced_bytes();
-}
-
 const AccountState* MailShard::account(std::string_view name) const {
   return index_.account(name);
 }

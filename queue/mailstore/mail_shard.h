@@ -140,7 +140,6 @@ class MailShard {
   // A log write failed for good; nothing is accepted until the shard is opened again.
   bool failed() const { return failed_; }
   size_t pending() const { return ops_.size(); }
-  uint64_t unsynced_bytes() const;
 
  private:
   struct Op {
